@@ -1,0 +1,129 @@
+"""Signed Jupyter messages over the kernel's ipc sockets.
+
+A thin layer over pyzmq and :class:`jupyter_client.session.Session`: it owns the sockets for
+one kernel and knows nothing about containers. Who reads which socket is fixed so that no
+background reader is needed: the execution in progress reads ``shell`` and ``iopub``
+(:class:`sandbox.kernel.Kernel` allows one at a time), and control requests (interrupt,
+shutdown) read ``control`` under their own lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import zmq
+import zmq.asyncio
+from jupyter_client.session import Session
+
+_context: zmq.asyncio.Context | None = None
+
+
+def _shared_context() -> zmq.asyncio.Context:
+    global _context
+    if _context is None or _context.closed:
+        _context = zmq.asyncio.Context()
+    return _context
+
+
+Message = dict[str, Any]
+
+
+class KernelClient:
+    """The host's end of one kernel's shell, iopub and control channels."""
+
+    def __init__(self, connection: dict[str, Any], *, max_message_bytes: int) -> None:
+        self._connection = connection
+        self._max_message_bytes = max_message_bytes
+        self.session = Session(
+            key=connection["key"].encode(),
+            signature_scheme=connection["signature_scheme"],
+            username="clarify",
+        )
+        self.shell: zmq.asyncio.Socket | None = None
+        self.iopub: zmq.asyncio.Socket | None = None
+        self.control: zmq.asyncio.Socket | None = None
+        self._control_lock = asyncio.Lock()
+
+    def _url(self, port_name: str) -> str:
+        return f"ipc://{self._connection['ip']}-{self._connection[port_name]}"
+
+    def connect(self) -> None:
+        """Open the sockets (the caller has verified the socket paths first)."""
+        self.close()
+        ctx = _shared_context()
+        self.shell = ctx.socket(zmq.DEALER)
+        self.control = ctx.socket(zmq.DEALER)
+        self.iopub = ctx.socket(zmq.SUB)
+        self.iopub.setsockopt(zmq.SUBSCRIBE, b"")
+        for sock in (self.shell, self.control, self.iopub):
+            sock.linger = 0
+            # A message larger than this drops the connection (zmq reconnects) instead of
+            # being buffered in the host's memory: the kernel cannot make us allocate 1 GB.
+            sock.setsockopt(zmq.MAXMSGSIZE, self._max_message_bytes)
+        self.shell.connect(self._url("shell_port"))
+        self.control.connect(self._url("control_port"))
+        self.iopub.connect(self._url("iopub_port"))
+
+    def close(self) -> None:
+        for sock in (self.shell, self.iopub, self.control):
+            if sock is not None:
+                sock.close(linger=0)
+        self.shell = self.iopub = self.control = None
+
+    def send(self, sock: zmq.asyncio.Socket, msg_type: str, content: dict[str, Any]) -> str:
+        """Sign and send a request; returns its ``msg_id``."""
+        msg = self.session.msg(msg_type, content)
+        self.session.send(sock, msg)
+        return msg["header"]["msg_id"]
+
+    async def recv(self, sock: zmq.asyncio.Socket, timeout: float) -> Message | None:
+        """The next valid message on ``sock``, or None after ``timeout`` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return None
+            if not await sock.poll(timeout=int(remaining * 1000) + 1):
+                return None
+            frames = await sock.recv_multipart()
+            msg = self._decode(frames)
+            if msg is not None:
+                return msg
+
+    def _decode(self, frames: list[bytes]) -> Message | None:
+        try:
+            _idents, parts = self.session.feed_identities(frames)
+            return self.session.deserialize(parts)
+        except Exception:  # noqa: BLE001 - a forged or garbled message is dropped, never raised
+            return None
+
+    async def control_request(self, msg_type: str, content: dict[str, Any], timeout: float) -> Message | None:
+        """Send a control request and wait for its reply (None on timeout)."""
+        assert self.control is not None, "not connected"
+        async with self._control_lock:
+            msg_id = self.send(self.control, msg_type, content)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout
+            while (remaining := deadline - loop.time()) > 0:
+                reply = await self.recv(self.control, remaining)
+                if reply is None:
+                    return None
+                if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                    return reply
+            return None
+
+    async def shell_request(self, msg_type: str, content: dict[str, Any], timeout: float) -> Message | None:
+        """Send a shell request and wait for its reply; only when no execution is running."""
+        assert self.shell is not None, "not connected"
+        msg_id = self.send(self.shell, msg_type, content)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (remaining := deadline - loop.time()) > 0:
+            reply = await self.recv(self.shell, remaining)
+            if reply is None:
+                return None
+            if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                return reply
+        return None

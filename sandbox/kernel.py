@@ -1,0 +1,375 @@
+"""One sandboxed kernel: start, execute, interrupt, restart, shut down, load a problem.
+
+A :class:`Kernel` pairs a container (:mod:`sandbox.launcher`) with the host's ZMQ client
+(:mod:`sandbox.client`). The server drives it; runs are serialised by the caller's queue and
+guarded here by a lock, so at most one :class:`Execution` reads the kernel's channels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import zmq
+import zmq.asyncio
+
+from sandbox.client import KernelClient
+from sandbox.errors import KernelBusy, KernelDead, KernelStartError, SandboxError
+from sandbox.output import OutputLimiter, to_event
+from sandbox.types import ExecutionResult, KernelState, KernelStatus, OutputEvent, RunStatus
+
+if TYPE_CHECKING:
+    from sandbox.launcher import ContainerHandle, DockerLauncher
+
+log = logging.getLogger(__name__)
+
+_LIVENESS_EVERY_S = 1.0
+
+
+class Kernel:
+    """A Jupyter kernel in its own locked-down container."""
+
+    def __init__(self, launcher: DockerLauncher, handle: ContainerHandle) -> None:
+        self.launcher = launcher
+        self.handle = handle
+        self.config = launcher.config
+        self.client = KernelClient(
+            handle.kdir.connection_info(for_container=False), max_message_bytes=self.config.max_message_bytes
+        )
+        self.state: KernelState = "starting"
+        self.info: dict[str, Any] = {}
+        self.death_reason: str | None = None
+        self.restart_count = 0
+        self.last_activity = time.monotonic()
+        self._run_lock = asyncio.Lock()
+        self._setup_code: str | None = None
+
+    @property
+    def id(self) -> str:
+        return self.handle.kernel_id
+
+    def __repr__(self) -> str:
+        return f"<Kernel {self.id} {self.state}>"
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    @classmethod
+    async def start(cls, launcher: DockerLauncher) -> Kernel:
+        """Start a container and return once its kernel has answered ``kernel_info``."""
+        handle = await launcher.create()
+        kernel = cls(launcher, handle)
+        try:
+            await kernel._boot()
+        except BaseException:
+            kernel.client.close()
+            await asyncio.shield(launcher.remove(handle))
+            raise
+        return kernel
+
+    async def _boot(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.start_timeout_s
+        kd = self.handle.kdir
+        next_check = loop.time() + 0.5
+        while not kd.sockets_present():
+            now = loop.time()
+            if now >= next_check:
+                next_check = now + 0.5
+                st = await self.launcher.state(self.handle)
+                if not st.running:
+                    logs = (await self.launcher.logs(self.handle)).strip()
+                    raise KernelStartError(f"kernel container exited during start-up ({st.describe()}): {logs[-500:]}")
+            if now >= deadline:
+                raise KernelStartError(f"kernel did not bind its sockets within {self.config.start_timeout_s:.0f} s")
+            await asyncio.sleep(0.005)
+        kd.lock()
+        kd.verify()
+        self.client.connect()
+        await self._wait_for_ready(deadline)
+        self.state = "idle"
+        self.death_reason = None
+        self.last_activity = time.monotonic()
+
+    async def _wait_for_ready(self, deadline: float) -> None:
+        # kernel_info on shell proves the kernel runs; a message on iopub proves our
+        # subscription is live (a SUB socket misses whatever is published before it joins).
+        loop = asyncio.get_running_loop()
+        client = self.client
+        assert client.shell is not None and client.iopub is not None
+        got_reply = False
+        while loop.time() < deadline:
+            if not got_reply:
+                reply = await client.shell_request("kernel_info_request", {}, timeout=deadline - loop.time())
+                if reply is None:
+                    break
+                self.info = reply["content"]
+                got_reply = True
+            if await client.recv(client.iopub, timeout=0.1) is not None:
+                while await client.recv(client.iopub, timeout=0.01) is not None:
+                    pass
+                return
+            got_reply = False
+        raise KernelStartError(f"kernel did not answer kernel_info within {self.config.start_timeout_s:.0f} s")
+
+    async def check_alive(self) -> bool:
+        """Ask Docker whether the kernel still runs; a dead kernel records why."""
+        if self.state == "dead":
+            return False
+        st = await self.launcher.state(self.handle)
+        if not st.running:
+            self.state = "dead"
+            self.death_reason = st.describe(self.config.memory_mb)
+            log.info("kernel %s died: %s", self.id, self.death_reason)
+        return st.running
+
+    async def interrupt(self) -> None:
+        """Interrupt the running code (a control message, falling back to SIGINT)."""
+        if self.state == "dead" or self.client.control is None:
+            return
+        reply = await self.client.control_request("interrupt_request", {}, timeout=1.0)
+        if reply is None or reply["content"].get("status") != "ok":
+            await self.launcher.signal(self.handle, "SIGINT")
+
+    async def restart(self) -> None:
+        """Restart in the same container: state cleared, problem data and setup restored."""
+        self.state = "restarting"
+        self.client.close()
+        try:
+            await self.launcher.restart(self.handle)
+            await self._boot()
+        except SandboxError:
+            self.state = "dead"
+            raise
+        except Exception as exc:
+            self.state = "dead"
+            raise KernelStartError(f"restart failed: {exc}") from exc
+        self.restart_count += 1
+        if self._setup_code:
+            await self._run_setup(self._setup_code)
+
+    async def shutdown(self) -> None:
+        """Shut down, escalating: shutdown request, then container stop, then kill; remove all."""
+        if self.state != "dead" and self.client.control is not None:
+            reply = await self.client.control_request(
+                "shutdown_request", {"restart": False}, timeout=self.config.stop_timeout_s
+            )
+            if reply is not None:
+                await self.launcher.wait_exit(self.handle, self.config.stop_timeout_s)
+        self.state = "dead"
+        self.death_reason = self.death_reason or "shut down"
+        self.client.close()
+        await self.launcher.remove(self.handle)
+
+    # -- problems -----------------------------------------------------------------------
+
+    async def load_problem(self, data_dir: Path | None = None, setup_code: str | None = None) -> ExecutionResult | None:
+        """Copy a problem's data to ``/data`` (read-only) and run its setup code.
+
+        The setup code runs silently and out of the input history, and again after every
+        restart. Returns the setup run's result (None when there is no setup code).
+        """
+        if data_dir is not None:
+            self.handle.kdir.install_data(data_dir)
+        self._setup_code = setup_code or None
+        if not self._setup_code:
+            return None
+        return await self._run_setup(self._setup_code)
+
+    async def _run_setup(self, code: str) -> ExecutionResult:
+        _, result = await self.run(code, silent=True, store_history=False)
+        if result.status != "ok":
+            log.warning("setup code on kernel %s ended with %s: %s", self.id, result.status, result.reason)
+        return result
+
+    # -- execution ----------------------------------------------------------------------
+
+    def execute(
+        self, code: str, *, timeout: float | None = None, silent: bool = False, store_history: bool = True
+    ) -> Execution:
+        """Run ``code``: ``async with kernel.execute(code) as run: async for event in run``.
+
+        ``run.result`` holds the :class:`ExecutionResult` once the events are exhausted.
+        ``timeout`` defaults to the configured run time limit.
+        """
+        return Execution(
+            self,
+            code,
+            timeout=self.config.run_timeout_s if timeout is None else timeout,
+            silent=silent,
+            store_history=store_history,
+        )
+
+    async def run(self, code: str, **kwargs: Any) -> tuple[list[OutputEvent], ExecutionResult]:
+        """Run ``code`` to the end; returns every delivered event and the result."""
+        async with self.execute(code, **kwargs) as run:
+            events = [event async for event in run]
+        assert run.result is not None
+        return events, run.result
+
+
+class Execution:
+    """One run of code on a kernel: an async iterator of events, then ``result``."""
+
+    def __init__(self, kernel: Kernel, code: str, *, timeout: float, silent: bool, store_history: bool) -> None:
+        self.kernel = kernel
+        self.code = code
+        self.timeout = timeout
+        self.silent = silent
+        self.store_history = store_history
+        self.result: ExecutionResult | None = None
+        self._started = 0.0
+        self._msg_id = ""
+        self._events = self._run()
+
+    async def __aenter__(self) -> Execution:
+        if self.kernel._run_lock.locked():
+            raise KernelBusy("a run is already in progress on this kernel")
+        await self.kernel._run_lock.acquire()
+        try:
+            self._send()
+        except BaseException:
+            self.kernel._run_lock.release()
+            raise
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            await self._events.aclose()
+            if self.result is None and self.kernel.state == "busy":
+                # The caller stopped listening: stop the code too rather than leave it running.
+                await self.kernel.interrupt()
+                self.kernel.state = "idle"
+        finally:
+            self.kernel._run_lock.release()
+
+    def __aiter__(self) -> Execution:
+        return self
+
+    async def __anext__(self) -> OutputEvent:
+        if not self.kernel._run_lock.locked():
+            raise RuntimeError("use `async with kernel.execute(code) as run:` before iterating")
+        return await self._events.__anext__()
+
+    def _finish(
+        self,
+        status: RunStatus,
+        started: float,
+        *,
+        reply: dict[str, Any] | None = None,
+        reason: str | None = None,
+        restarted: bool = False,
+        dropped: int = 0,
+    ) -> None:
+        content = (reply or {}).get("content", {})
+        self.result = ExecutionResult(
+            status=status,
+            duration_ms=round((time.monotonic() - started) * 1000, 3),
+            execution_count=content.get("execution_count"),
+            reason=reason,
+            restarted=restarted,
+            dropped_bytes=dropped,
+        )
+
+    def _send(self) -> None:
+        # Sent on entering the block, so an interrupt issued before the first event is read
+        # still reaches this run.
+        kernel = self.kernel
+        client = kernel.client
+        if kernel.state == "dead" or client.shell is None or client.iopub is None:
+            raise KernelDead(kernel.death_reason or "the kernel is not running; restart it")
+        self._started = time.monotonic()
+        kernel.last_activity = self._started
+        kernel.state = "busy"
+        self._msg_id = client.send(
+            client.shell,
+            "execute_request",
+            {
+                "code": self.code,
+                "silent": self.silent,
+                "store_history": self.store_history,
+                "user_expressions": {},
+                "allow_stdin": False,
+                "stop_on_error": True,
+            },
+        )
+
+    async def _run(self):
+        kernel, cfg = self.kernel, self.kernel.config
+        client = kernel.client
+        started, msg_id = self._started, self._msg_id
+        limiter = OutputLimiter(cfg.output_cap_bytes, cfg.output_rate_bytes_s)
+        poller = zmq.asyncio.Poller()
+        poller.register(client.shell, zmq.POLLIN)
+        poller.register(client.iopub, zmq.POLLIN)
+        deadline = started + self.timeout if self.timeout > 0 else None
+        timed_out = False
+        reply: dict[str, Any] | None = None
+        idle = False
+        last_message = last_check = started
+        try:
+            while reply is None or not idle:
+                wait = _LIVENESS_EVERY_S
+                if deadline is not None:
+                    wait = max(0.0, min(wait, deadline - time.monotonic()))
+                ready = dict(await poller.poll(timeout=int(wait * 1000) + 1))
+                now = time.monotonic()
+                if client.iopub in ready:
+                    last_message = now
+                    msg = client._decode(await client.iopub.recv_multipart())
+                    if msg is not None and msg.get("parent_header", {}).get("msg_id") == msg_id:
+                        event = to_event(msg)
+                        if isinstance(event, KernelStatus) and event.state == "idle":
+                            idle = True
+                        elif event is not None and not isinstance(event, KernelStatus):
+                            for out in limiter.admit(event):
+                                yield out
+                if client.shell in ready:
+                    last_message = now
+                    msg = client._decode(await client.shell.recv_multipart())
+                    if msg is not None and msg.get("parent_header", {}).get("msg_id") == msg_id:
+                        reply = msg
+                if now - last_message >= _LIVENESS_EVERY_S and now - last_check >= _LIVENESS_EVERY_S:
+                    last_check = now
+                    if not await kernel.check_alive():
+                        yield KernelStatus(state="dead")
+                        self._finish("killed", started, reason=kernel.death_reason, dropped=limiter.dropped)
+                        return
+                if deadline is not None and now >= deadline and (reply is None or not idle):
+                    if not timed_out:
+                        timed_out = True
+                        log.info("kernel %s: run exceeded %.0f s, interrupting", kernel.id, self.timeout)
+                        await kernel.interrupt()
+                        deadline = now + cfg.interrupt_grace_s
+                    else:
+                        yield KernelStatus(state="restarting")
+                        reason = (
+                            f"the run exceeded the {self.timeout:.0f} s time limit and did not stop when "
+                            "interrupted; the kernel was restarted and its state is gone"
+                        )
+                        await kernel.restart()
+                        yield KernelStatus(state="idle")
+                        self._finish("timed_out", started, reason=reason, restarted=True, dropped=limiter.dropped)
+                        return
+        finally:
+            kernel.last_activity = time.monotonic()
+            if kernel.state == "busy":
+                kernel.state = "idle"
+        content = reply["content"]
+        if content.get("status") == "ok":
+            status: RunStatus = "ok"
+            reason = None
+        elif content.get("ename") == "KeyboardInterrupt":
+            status = "timed_out" if timed_out else "interrupted"
+            reason = f"the run exceeded the {self.timeout:.0f} s time limit and was interrupted" if timed_out else None
+        else:
+            status = "error"
+            reason = f"{content.get('ename', 'Error')}: {content.get('evalue', '')}".strip()
+        if limiter.dropped:
+            reason = (reason + "; " if reason else "") + f"{limiter.dropped} bytes of output dropped"
+        self._finish(status, started, reply=reply, reason=reason, dropped=limiter.dropped)
