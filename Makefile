@@ -1,0 +1,33 @@
+# Clarify. `make run` sets everything up and runs the server; `make test` sets everything up
+# and runs the whole test suite. Every set-up step skips what is already there.
+.PHONY: setup setup-system setup-python image run test lint bench lock
+
+PY := .venv/bin/python
+
+setup: setup-system setup-python image
+
+setup-system:
+	bash scripts/setup-system.sh $(SYSTEM_FLAGS)
+
+setup-python:
+	bash scripts/setup-python.sh
+
+image: setup-python
+	.venv/bin/clarify sandbox build
+
+run: setup
+	.venv/bin/clarify serve
+
+lint: setup-python
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+test: SYSTEM_FLAGS = --with-browser
+test: setup lint
+	$(PY) -m pytest
+
+bench: setup
+	$(PY) -m bench.sandbox_bench
+
+lock:
+	.venv/bin/pip freeze --exclude-editable | grep -v '^clarify' | sed '1i # Exact versions of every Python dependency (pip freeze). Regenerate: make lock' > requirements.lock

@@ -1,0 +1,89 @@
+"""The ``clarify`` command: serve, sandbox build."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from server.settings import Settings, describe_settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server.app import create_app, load_admin_token
+
+    settings = Settings()
+    host = args.host or settings.host
+    port = args.port or settings.port
+    token, created = load_admin_token(settings)
+    base = f"http://{host}:{port}"
+    print(f"Clarify is starting on {base}")
+    print(f"  health:      {base}/healthz")
+    if created:
+        print(f"  admin token: {token}  (stored in {settings.data_dir / 'admin_token'}; shown once)")
+    else:
+        print(
+            f"  admin token: stored in {settings.data_dir / 'admin_token'}"
+            if settings.admin_token is None
+            else "  admin token: from CLARIFY_ADMIN_TOKEN"
+        )
+    sys.stdout.flush()
+    uvicorn.run(create_app(settings), host=host, port=port, ws_per_message_deflate=False, log_level="info")
+    return 0
+
+
+def _sandbox_build(args: argparse.Namespace) -> int:
+    import docker
+
+    from sandbox.errors import ImageBuildError
+    from sandbox.image import build
+
+    settings = Settings()
+    base = args.base_image or settings.base_image
+    client = (
+        docker.DockerClient(base_url=settings.sandbox.docker_url) if settings.sandbox.docker_url else docker.from_env()
+    )
+    try:
+        tag, built = build(client, base, force=args.force, on_log=(print if args.verbose else None))
+    except ImageBuildError as exc:
+        print(f"error: {exc.reason}", file=sys.stderr)
+        return 1
+    print(f"{'built' if built else 'up to date:'} {tag} (base {base})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="clarify", description="Clarify: paired live-coding interviews.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser(
+        "serve",
+        help="run the server",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="settings (environment variables):\n" + describe_settings(),
+    )
+    serve.add_argument("--host", default=None, help="address to listen on (CLARIFY_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port to listen on (CLARIFY_PORT, default 8000)")
+    serve.set_defaults(func=_serve)
+
+    sandbox = sub.add_parser("sandbox", help="the kernel sandbox").add_subparsers(dest="sandbox_command", required=True)
+    build = sandbox.add_parser("build", help="build the kernel image (skipped when its content hash is present)")
+    build.add_argument(
+        "--base-image", default=None, help="base image (CLARIFY_BASE_IMAGE, default debian:bookworm-slim)"
+    )
+    build.add_argument("--force", action="store_true", help="rebuild even if the tag exists")
+    build.add_argument("--verbose", "-v", action="store_true", help="print the docker build log")
+    build.set_defaults(func=_sandbox_build)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

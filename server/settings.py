@@ -1,0 +1,51 @@
+"""Clarify's settings: one object, read once from ``CLARIFY_*`` environment variables.
+
+Every setting has a default and a help line (``clarify serve --help`` lists them). Sandbox
+limits nest under ``CLARIFY_SANDBOX__<NAME>``, e.g. ``CLARIFY_SANDBOX__MEMORY_MB=2048``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sandbox import SandboxConfig
+from sandbox.image import DEFAULT_BASE_IMAGE
+
+
+class Settings(BaseSettings):
+    """Server settings."""
+
+    model_config = SettingsConfigDict(env_prefix="CLARIFY_", env_nested_delimiter="__", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Address to listen on.")
+    port: int = Field(8000, description="Port to listen on.")
+    data_dir: Path = Field(Path(".clarify"), description="Where local state lives (admin token, managed Redis).")
+    admin_token: SecretStr | None = Field(None, description="Staff bearer token; generated and stored if unset.")
+    redis_url: str | None = Field(None, description="An existing Redis; unset starts a managed redis-server.")
+    redis_server: str = Field("redis-server", description="The redis-server binary for the managed Redis.")
+    base_image: str = Field(DEFAULT_BASE_IMAGE, description="Base image the kernel image is built on.")
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig, description="Kernel containment and pool.")
+
+    def sandbox_config(self) -> SandboxConfig:
+        """The sandbox settings with the image tag resolved from the base image."""
+        if self.sandbox.image:
+            return self.sandbox
+        from sandbox.image import image_tag
+
+        return self.sandbox.model_copy(update={"image": image_tag(self.base_image)})
+
+
+def describe_settings() -> str:
+    """One line per setting: variable, default, help."""
+    lines = []
+    for name, field in Settings.model_fields.items():
+        if name == "sandbox":
+            for sub, sf in SandboxConfig.model_fields.items():
+                lines.append(f"  CLARIFY_SANDBOX__{sub.upper():<22} {sf.description} (default: {sf.default!r})")
+            continue
+        default = field.default if field.default is not None else "unset"
+        lines.append(f"  CLARIFY_{name.upper():<31} {field.description} (default: {default})")
+    return "\n".join(lines)
