@@ -10,12 +10,15 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from sandbox import DockerLauncher, KernelPool
+from server import api, ws
+from server.errors import ClarifyError
 from server.managed_redis import ManagedRedis
+from server.recording import Recorder
+from server.runtime import Runtimes
+from server.sessions import SessionStore
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -29,6 +32,9 @@ class AppState:
     redis: aioredis.Redis
     launcher: DockerLauncher
     pool: KernelPool
+    recorder: Recorder
+    store: SessionStore
+    runtimes: Runtimes
     admin_token: str
 
 
@@ -59,31 +65,27 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     ManagedRedis(settings.data_dir / "redis", binary=settings.redis_server)
                 )
                 redis_url = managed.url
-            client = aioredis.from_url(redis_url)
+            client = aioredis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
             stack.push_async_callback(client.aclose)
             launcher = DockerLauncher(settings.sandbox_config())
             stack.callback(launcher.close)
             pool = await stack.enter_async_context(KernelPool(launcher))
+            recorder = await stack.enter_async_context(Recorder(client))
+            store = SessionStore(client)
+            runtimes = await stack.enter_async_context(Runtimes(store, recorder, pool))
             token, _ = load_admin_token(settings)
-            yield {"clarify": AppState(settings, client, launcher, pool, token)}
+            yield {"clarify": AppState(settings, client, launcher, pool, recorder, store, runtimes, token)}
 
-    return Starlette(routes=[Route("/healthz", healthz)], lifespan=lifespan)
-
-
-async def healthz(request: Request) -> JSONResponse:
-    """State of Redis, Docker and the warm pool (always 200; `status` says ok or degraded)."""
-    state: AppState = request.state.clarify
-    try:
-        redis_ok = bool(await state.redis.ping())
-    except Exception:  # noqa: BLE001 - health reports, never raises
-        redis_ok = False
-    docker_ok = await state.launcher.ping()
-    pool = state.pool.stats()
-    ok = redis_ok and docker_ok
-    body = {
-        "status": "ok" if ok else "degraded",
-        "redis": {"ok": redis_ok},
-        "docker": {"ok": docker_ok, "image": state.launcher.image},
-        "pool": pool,
-    }
-    return JSONResponse(body)
+    routes = [
+        Route("/healthz", api.healthz),
+        Route("/api/problems", api.list_problems),
+        Route("/api/sessions", api.create_session, methods=["POST"]),
+        Route("/api/sessions/{session_id}", api.get_session),
+        Route("/api/sessions/{session_id}/end", api.end_session, methods=["POST"]),
+        Route("/api/sessions/{session_id}/recording", api.recording),
+        Route("/api/sessions/{session_id}/document", api.document),
+        Route("/api/sessions/{session_id}/scorecard", api.scorecard),
+        WebSocketRoute("/ws/doc/{session_id}", ws.doc_endpoint),
+        WebSocketRoute("/ws/events/{session_id}", ws.events_endpoint),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={ClarifyError: api.handle_error})

@@ -30,7 +30,15 @@ def _serve(args: argparse.Namespace) -> int:
             else "  admin token: from CLARIFY_ADMIN_TOKEN"
         )
     sys.stdout.flush()
-    uvicorn.run(create_app(settings), host=host, port=port, ws_per_message_deflate=False, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,
+        ws_max_size=settings.max_frame_bytes,
+        log_level="info",
+    )
     return 0
 
 

@@ -26,6 +26,12 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = Field(None, description="Staff bearer token; generated and stored if unset.")
     redis_url: str | None = Field(None, description="An existing Redis; unset starts a managed redis-server.")
     redis_server: str = Field("redis-server", description="The redis-server binary for the managed Redis.")
+    public_url: str | None = Field(None, description="Base URL for links in API replies (default http://host:port).")
+    max_frame_bytes: int = Field(1024 * 1024, description="Largest websocket frame; larger closes that socket (1009).")
+    send_queue: int = Field(512, description="Messages queued per connection before a slow reader is dropped.")
+    events_burst: int = Field(30, description="Events-socket messages a client may send in a burst.")
+    events_per_second: float = Field(10.0, description="Sustained events-socket messages per second per client.")
+    events_strikes: int = Field(50, description="Rate-limited messages tolerated before the socket is closed.")
     base_image: str = Field(DEFAULT_BASE_IMAGE, description="Base image the kernel image is built on.")
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig, description="Kernel containment and pool.")
 

@@ -76,3 +76,28 @@ async def make_kernel(launcher: DockerLauncher, sandbox_config: SandboxConfig) -
 @pytest.fixture
 async def kernel(make_kernel: KernelFactory) -> Kernel:
     return await make_kernel()
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path, kernel_image: str, kernel_dir: Path, sandbox_config: SandboxConfig):
+    """Start real `clarify serve` processes; all are stopped after the test."""
+    from tests.server.harness import ServerProcess
+
+    started: list[ServerProcess] = []
+
+    def make(redis_url: str | None = None, **extra_env: str) -> ServerProcess:
+        server = ServerProcess(
+            tmp_path / "data",
+            image=kernel_image,
+            kernel_dir=kernel_dir,
+            redis_url=redis_url,
+            server_id=f"{sandbox_config.server_id}-srv",
+            extra_env=extra_env,
+        )
+        server.start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()

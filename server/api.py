@@ -1,0 +1,176 @@
+"""HTTP API endpoints (``/healthz``, ``/api/...``). Errors become JSON in one place."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from server.document import text_at
+from server.errors import ClarifyError, Forbidden, InvalidInput, Unauthorized
+
+STAFF_ROLES = frozenset({"interviewer", "observer"})
+REPLAY_ROLES = frozenset({"interviewer", "observer", "reviewer"})
+
+
+class CreateSession(BaseModel):
+    problem: str = Field("", max_length=200)
+    candidate: str = Field(..., min_length=1, max_length=200)
+
+
+def _bearer(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return request.query_params.get("token")
+
+
+def _is_admin(request: Request) -> bool:
+    token = _bearer(request)
+    admin = request.state.clarify.admin_token
+    return bool(token) and hmac.compare_digest(token.encode(), admin.encode())
+
+
+def require_admin(request: Request) -> None:
+    if not _bearer(request):
+        raise Unauthorized("staff endpoint: send Authorization: Bearer <admin token>")
+    if not _is_admin(request):
+        raise Unauthorized("invalid admin token")
+
+
+async def session_role(request: Request, allowed: frozenset[str]) -> tuple[Any, str]:
+    """The session and the caller's role (the admin token counts as interviewer)."""
+    state = request.state.clarify
+    session_id = request.path_params["session_id"]
+    if _is_admin(request):
+        return await state.store.get(session_id), "interviewer"
+    info, role = await state.store.authenticate(session_id, _bearer(request))
+    if role not in allowed:
+        raise Forbidden(f"the {role} role cannot use this endpoint")
+    return info, role
+
+
+async def json_body(request: Request, model: type[BaseModel]) -> BaseModel:
+    try:
+        raw = await request.body()
+        data = json.loads(raw or b"null")
+    except ValueError:
+        raise InvalidInput("the body is not valid JSON") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "body"
+        raise InvalidInput(f"{field}: {err['msg']}", field=field) from None
+
+
+async def handle_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ClarifyError)
+    return JSONResponse(exc.to_json(), status_code=exc.status)
+
+
+async def healthz(request: Request) -> JSONResponse:
+    """State of Redis, Docker and the warm pool (always 200; ``status`` says ok or degraded)."""
+    state = request.state.clarify
+    try:
+        redis_ok = bool(await state.redis.ping())
+    except Exception:  # noqa: BLE001 - health reports, never raises
+        redis_ok = False
+    docker_ok = await state.launcher.ping()
+    ok = redis_ok and docker_ok and state.recorder.healthy
+    return JSONResponse(
+        {
+            "status": "ok" if ok else "degraded",
+            "redis": {"ok": redis_ok},
+            "recording": {"ok": state.recorder.healthy, "pending_events": state.recorder.pending},
+            "docker": {"ok": docker_ok, "image": state.launcher.image},
+            "pool": state.pool.stats(),
+        }
+    )
+
+
+async def list_problems(request: Request) -> JSONResponse:
+    require_admin(request)
+    return JSONResponse([])  # problem packs arrive with the problems issue
+
+
+def _links(request: Request, session_id: str, tokens: dict[str, str]) -> dict[str, str]:
+    settings = request.state.clarify.settings
+    base = (settings.public_url or str(request.base_url)).rstrip("/")
+    ws_base = base.replace("http", "ws", 1)
+    links = {f"{role}": f"{base}/s/{session_id}?token={tok}" for role, tok in tokens.items()}
+    links["doc_ws"] = f"{ws_base}/ws/doc/{session_id}"
+    links["events_ws"] = f"{ws_base}/ws/events/{session_id}"
+    return links
+
+
+async def create_session(request: Request) -> JSONResponse:
+    require_admin(request)
+    body = await json_body(request, CreateSession)
+    assert isinstance(body, CreateSession)
+    if body.problem:
+        raise InvalidInput(f"problem: unknown problem {body.problem!r}", field="problem")
+    state = request.state.clarify
+    info, tokens = await state.store.create(body.problem, body.candidate)
+    rt = await state.runtimes.get(info)
+    rt.record("session.created", "interviewer", "admin", problem=body.problem, candidate=body.candidate)
+    return JSONResponse(
+        {**info.to_json(), "tokens": tokens, "links": _links(request, info.id, tokens)}, status_code=201
+    )
+
+
+async def get_session(request: Request) -> JSONResponse:
+    info, role = await session_role(request, frozenset({"interviewer", "candidate", "observer", "reviewer"}))
+    state = request.state.clarify
+    body = info.to_json()
+    body["role"] = role
+    rt = state.runtimes.loaded(info.id)
+    if rt is not None:
+        body["kernel"] = {"state": rt.kernel_state}
+        body["participants"] = len(rt.event_peers) + len(rt.room.peers)
+    return JSONResponse(body)
+
+
+async def end_session(request: Request) -> JSONResponse:
+    info, _ = await session_role(request, frozenset({"interviewer"}))
+    state = request.state.clarify
+    info = await state.store.end(info.id)
+    await state.runtimes.end(info.id)
+    return JSONResponse(info.to_json())
+
+
+async def recording(request: Request) -> Response:
+    info, _ = await session_role(request, REPLAY_ROLES)
+    state = request.state.clarify
+    await state.recorder.flush(timeout=2.0)
+    events = await state.recorder.read(info.id)
+    lines = "".join(json.dumps(ev.to_json(), separators=(",", ":")) + "\n" for ev in events)
+    return PlainTextResponse(lines, media_type="application/x-ndjson")
+
+
+async def document(request: Request) -> JSONResponse:
+    info, _ = await session_role(request, REPLAY_ROLES)
+    at_raw = request.query_params.get("at")
+    at: int | None = None
+    if at_raw is not None:
+        try:
+            at = int(at_raw)
+        except ValueError:
+            raise InvalidInput("at: must be an integer (ms since session start)", field="at") from None
+        if at < 0:
+            raise InvalidInput("at: must not be negative", field="at")
+    state = request.state.clarify
+    await state.recorder.flush(timeout=2.0)
+    events = await state.recorder.read(info.id, upto_t=at)
+    return JSONResponse({"session": info.id, "at": at, "text": text_at(events)})
+
+
+async def scorecard(request: Request) -> JSONResponse:
+    info, _ = await session_role(request, REPLAY_ROLES)
+    return JSONResponse(
+        {"session": info.id, "status": "pending", "message": "scoring arrives with the problems and clarify issue"}
+    )

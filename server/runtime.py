@@ -1,0 +1,331 @@
+"""A live session's runtime: its shared document, its kernel, its run queue, its connections.
+
+One :class:`SessionRuntime` per live session on this instance, created on first use from what
+Redis holds (the document is rebuilt from the recording, so a restarted server serves the same
+CRDT items). Truth lives in the recording; this object is a cache plus the kernel handle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+
+from sandbox import CapacityReached, Kernel, KernelPool, SandboxError
+from server.collab import Peer, Room
+from server.document import checkpoint_event, rebuild_doc
+from server.errors import SessionEnded
+from server.recording import Event, Recorder
+from server.sessions import SessionInfo, SessionStore, now_ms
+
+log = logging.getLogger(__name__)
+
+RUN_ROLES = frozenset({"interviewer", "candidate"})
+CHECKPOINT_EVERY = 200
+MAX_HISTORY_RUNS = 200
+
+
+@dataclass(eq=False)
+class EventPeer:
+    """One events-socket connection: a bounded queue of JSON messages."""
+
+    role: str
+    actor: str
+    queue_size: int = 1024
+    queue: asyncio.Queue[dict[str, Any] | None] = field(init=False)
+    dropped: bool = False
+
+    def __post_init__(self) -> None:
+        self.queue = asyncio.Queue(maxsize=self.queue_size)
+
+    def send(self, message: dict[str, Any]) -> bool:
+        if self.dropped:
+            return False
+        try:
+            self.queue.put_nowait(message)
+        except asyncio.QueueFull:
+            self.dropped = True
+            return False
+        return True
+
+
+@dataclass
+class Run:
+    """One queued or finished run and what it printed (as sent to clients)."""
+
+    id: int
+    by_role: str
+    by_actor: str
+    code: str
+    state: str = "queued"
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+    result: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "by": {"role": self.by_role, "actor": self.by_actor},
+            "code": self.code,
+            "state": self.state,
+            "outputs": self.outputs,
+            "result": self.result,
+        }
+
+
+class SessionRuntime:
+    """Everything live about one session."""
+
+    def __init__(self, info: SessionInfo, recorder: Recorder, pool: KernelPool, room: Room, runs: list[Run]) -> None:
+        self.info = info
+        self.recorder = recorder
+        self.pool = pool
+        self.room = room
+        self.room.on_update = self._record_update
+        self.runs = runs
+        self.kernel: Kernel | None = None
+        self.kernel_state = "starting"
+        self.event_peers: set[EventPeer] = set()
+        self._queue: asyncio.Queue[Run] = asyncio.Queue()
+        self._run_ids = itertools.count(max((r.id for r in runs), default=0) + 1)
+        self._current: Run | None = None
+        self._worker_scope = anyio.CancelScope()
+
+    # -- time and recording ---------------------------------------------------------------
+
+    def t(self) -> int:
+        return max(0, now_ms() - self.info.created_ms)
+
+    def record(self, type_: str, role: str = "system", actor: str = "", **payload: Any) -> None:
+        self.recorder.append(self.info.id, Event(self.t(), type_, role, actor, payload))
+
+    def _record_update(self, peer: Peer, update: bytes) -> None:
+        self.recorder.append(self.info.id, Event.doc_update(self.t(), peer.role, peer.actor, update))
+        if self.room.updates_since_checkpoint >= CHECKPOINT_EVERY:
+            self.room.updates_since_checkpoint = 0
+            self.recorder.append(self.info.id, checkpoint_event(self.t(), self.room.doc))
+
+    # -- events fan-out -------------------------------------------------------------------
+
+    def broadcast(self, message: dict[str, Any]) -> None:
+        for peer in list(self.event_peers):
+            if not peer.send(message):
+                log.info("session %s: dropping a slow %s events peer", self.info.id, peer.role)
+
+    def hello(self, peer: EventPeer) -> dict[str, Any]:
+        return {
+            "type": "hello",
+            "role": peer.role,
+            "session": self.info.to_json(),
+            "kernel": {"state": self.kernel_state},
+            "runs": [r.to_json() for r in self.runs],
+            "queue": [r.id for r in self._queue_snapshot()],
+        }
+
+    def _queue_snapshot(self) -> list[Run]:
+        return [r for r in self.runs if r.state == "queued"]
+
+    def _set_kernel_state(self, state: str, reason: str | None = None) -> None:
+        self.kernel_state = state
+        msg: dict[str, Any] = {"type": "kernel.status", "state": state}
+        if reason:
+            msg["reason"] = reason
+        self.broadcast(msg)
+        self.record("kernel.status", state=state, reason=reason)
+
+    # -- runs -----------------------------------------------------------------------------
+
+    def submit(self, role: str, actor: str, code: str) -> Run:
+        """Queue a run (FIFO, one at a time); everyone sees the queue."""
+        if self.info.ended:
+            raise SessionEnded("this session has ended")
+        run = Run(next(self._run_ids), role, actor, code)
+        self.runs.append(run)
+        del self.runs[:-MAX_HISTORY_RUNS]
+        self._queue.put_nowait(run)
+        self.record("run.queued", role, actor, run=run.id, code=code)
+        self.broadcast({"type": "run.queued", "run": run.to_json(), "queue": [r.id for r in self._queue_snapshot()]})
+        return run
+
+    async def interrupt(self, role: str, actor: str) -> None:
+        self.record("kernel.interrupt", role, actor)
+        if self.kernel is not None:
+            await self.kernel.interrupt()
+
+    async def restart(self, role: str, actor: str) -> None:
+        self.record("kernel.restart", role, actor)
+        if self.kernel is None:
+            return
+        self._set_kernel_state("restarting")
+        try:
+            await self.kernel.restart()
+        except SandboxError as exc:
+            self._set_kernel_state("dead", exc.reason)
+            return
+        self._set_kernel_state("idle")
+
+    async def _ensure_kernel(self) -> Kernel | None:
+        if self.kernel is not None and self.kernel.state != "dead":
+            return self.kernel
+        try:
+            if self.kernel is None:
+                self.kernel = await self.pool.acquire()
+            else:
+                self._set_kernel_state("restarting", self.kernel.death_reason)
+                await self.kernel.restart()
+        except CapacityReached as exc:
+            self._set_kernel_state("unavailable", exc.reason)
+            return None
+        except SandboxError as exc:
+            self._set_kernel_state("dead", exc.reason)
+            return None
+        self._set_kernel_state("idle")
+        return self.kernel
+
+    async def run_worker(self) -> None:
+        """Takes a kernel from the pool, then runs queued code one at a time until stopped."""
+        with self._worker_scope:
+            await self._ensure_kernel()
+            while True:
+                run = await self._queue.get()
+                self._current = run
+                try:
+                    await self._execute(run)
+                finally:
+                    self._current = None
+
+    async def _execute(self, run: Run) -> None:
+        kernel = await self._ensure_kernel()
+        if kernel is None:
+            run.state = "done"
+            run.result = {"status": "error", "reason": f"no kernel: {self.kernel_state}"}
+            self.broadcast({"type": "run.done", "run": run.id, "result": run.result})
+            self.record("run.done", run=run.id, result=run.result)
+            return
+        run.state = "running"
+        self.broadcast({"type": "run.started", "run": run.id})
+        self.record("run.started", run=run.id)
+        self.kernel_state = "busy"
+        try:
+            async with kernel.execute(run.code) as execution:
+                async for event in execution:
+                    payload = event.to_json()
+                    if payload["kind"] == "status":
+                        self._set_kernel_state(payload["state"])
+                        continue
+                    run.outputs.append(payload)
+                    self.broadcast({"type": "run.output", "run": run.id, "output": payload})
+                    self.record("run.output", run=run.id, output=payload)
+            result = execution.result.to_json() if execution.result else {"status": "error"}
+        except SandboxError as exc:
+            result = {"kind": "result", "status": "killed", "reason": exc.reason}
+        run.state = "done"
+        run.result = result
+        self.broadcast({"type": "run.done", "run": run.id, "result": result})
+        self.record("run.done", run=run.id, result=result)
+        if kernel.state == "dead":
+            self._set_kernel_state("dead", kernel.death_reason)
+            await self._ensure_kernel()  # announced, then restarted (setup runs again)
+        elif self.kernel_state != "idle":
+            self._set_kernel_state("idle")
+
+    async def close(self) -> None:
+        """Stop running and release the kernel (the session ended or the server is stopping)."""
+        self._worker_scope.cancel()
+        kernel, self.kernel = self.kernel, None
+        if kernel is not None:
+            await self.pool.release(kernel)
+
+
+def runs_from_events(events: list[Event]) -> list[Run]:
+    """Rebuild the run history from a recording (after a server restart)."""
+    runs: dict[int, Run] = {}
+    for ev in events:
+        p = ev.payload
+        if ev.type == "run.queued":
+            runs[p["run"]] = Run(p["run"], ev.role, ev.actor, p.get("code", ""))
+        elif ev.type == "run.output" and p.get("run") in runs:
+            runs[p["run"]].outputs.append(p.get("output", {}))
+        elif ev.type == "run.done" and p.get("run") in runs:
+            runs[p["run"]].state = "done"
+            runs[p["run"]].result = p.get("result")
+    for run in runs.values():
+        if run.state != "done":
+            run.state = "done"
+            run.result = {"status": "error", "reason": "the server restarted during this run"}
+    return list(runs.values())[-MAX_HISTORY_RUNS:]
+
+
+class Runtimes:
+    """The live sessions this instance serves; ``async with`` owns their worker tasks."""
+
+    def __init__(self, store: SessionStore, recorder: Recorder, pool: KernelPool) -> None:
+        self.store = store
+        self.recorder = recorder
+        self.pool = pool
+        self._live: dict[str, SessionRuntime] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._stack = contextlib.AsyncExitStack()
+        self._tg: anyio.abc.TaskGroup | None = None
+
+    async def __aenter__(self) -> Runtimes:
+        self._tg = await self._stack.enter_async_context(anyio.create_task_group())
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self._tg is not None
+        self._tg.cancel_scope.cancel()
+        await self._stack.aclose()
+        with anyio.CancelScope(shield=True):
+            for rt in list(self._live.values()):
+                await rt.close()
+        self._live.clear()
+
+    async def get(self, info: SessionInfo) -> SessionRuntime:
+        """The session's runtime, loading it from the recording on first use."""
+        rt = self._live.get(info.id)
+        if rt is not None:
+            return rt
+        lock = self._locks.setdefault(info.id, asyncio.Lock())
+        async with lock:
+            rt = self._live.get(info.id)
+            if rt is not None:
+                return rt
+            await self.recorder.flush(timeout=2.0)
+            events = await self.recorder.read(info.id)
+            rt = SessionRuntime(info, self.recorder, self.pool, Room(rebuild_doc(events)), runs_from_events(events))
+            self._live[info.id] = rt
+            assert self._tg is not None
+            self._tg.start_soon(rt.run_worker)
+            return rt
+
+    def loaded(self, session_id: str) -> SessionRuntime | None:
+        return self._live.get(session_id)
+
+    async def end(self, session_id: str) -> None:
+        rt = self._live.pop(session_id, None)
+        if rt is None:
+            return
+        rt.info = await self.store.get(session_id)
+        rt.record("session.ended")
+        rt.broadcast({"type": "session.ended"})
+        for peer in list(rt.event_peers):
+            peer.send(None)
+        for peer in list(rt.room.peers):
+            peer.send(None)
+        await rt.close()
+
+    @contextlib.asynccontextmanager
+    async def connected(self, rt: SessionRuntime, peer: EventPeer) -> AsyncIterator[None]:
+        rt.event_peers.add(peer)
+        rt.record("join", peer.role, peer.actor, socket="events")
+        try:
+            yield
+        finally:
+            rt.event_peers.discard(peer)
+            rt.record("leave", peer.role, peer.actor, socket="events")

@@ -1,0 +1,96 @@
+"""A live session over real websockets: a real server, Redis, kernel and Yjs clients."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+
+from tests.server.harness import ADMIN, YClient, events_socket, recv_until
+
+
+async def test_two_writers_converge_and_the_edit_is_recorded(server_factory) -> None:
+    server = server_factory()
+    s = server.create_session()
+    sid, tokens = s["id"], s["tokens"]
+    a = await YClient.start(server.ws_base, sid, tokens["interviewer"], "Ines")
+    b = await YClient.start(server.ws_base, sid, tokens["candidate"], "Ada")
+    try:
+        await a.synced()
+        await b.synced()
+        a.send(op="append", text="import numpy as np\n")
+        await b.wait_text("import numpy as np\n")
+        b.send(op="append", text="x = np.arange(3)\n")
+        a.send(op="insert", index=0, text="# %%\n")
+        expected = "# %%\nimport numpy as np\nx = np.arange(3)\n"
+        await a.wait_text(expected)
+        await b.wait_text(expected)
+        b.send(op="cursor", cursor={"anchor": 3, "head": 3})
+        await a.wait_for(
+            lambda e: e["event"] == "awareness" and any(u["name"] == "Ada" and u["cursor"] for u in e["users"])
+        )
+    finally:
+        await a.close()
+        await b.close()
+    async with httpx.AsyncClient(base_url=server.base, headers={"Authorization": f"Bearer {ADMIN}"}) as http:
+        doc = (await http.get(f"/api/sessions/{sid}/document")).json()
+        assert doc["text"] == expected
+        lines = (await http.get(f"/api/sessions/{sid}/recording")).text.splitlines()
+        events = [json.loads(line) for line in lines]
+        updates = [e for e in events if e["type"] == "doc.update"]
+        assert {e["role"] for e in updates} == {"interviewer", "candidate"}
+        assert [e["t"] for e in events] == sorted(e["t"] for e in events)
+        early = (await http.get(f"/api/sessions/{sid}/document", params={"at": updates[0]["t"]})).json()
+        assert early["text"] == "import numpy as np\n"
+
+
+async def test_read_only_roles_cannot_write(server_factory) -> None:
+    server = server_factory()
+    s = server.create_session()
+    sid, tokens = s["id"], s["tokens"]
+    writer = await YClient.start(server.ws_base, sid, tokens["candidate"], "Ada")
+    observer = await YClient.start(server.ws_base, sid, tokens["observer"], "Obs")
+    try:
+        await writer.synced()
+        await observer.synced()
+        writer.send(op="append", text="a")
+        await observer.wait_text("a")
+        observer.send(op="append", text="SHOULD-NOT-SPREAD")
+        writer.send(op="append", text="b")
+        await writer.wait_text("ab")
+        await asyncio.sleep(0.5)
+        assert await writer.text() == "ab"
+    finally:
+        await writer.close()
+        await observer.close()
+    r = httpx.get(f"{server.base}/api/sessions/{sid}/document", headers={"Authorization": f"Bearer {ADMIN}"})
+    assert r.json()["text"] == "ab"
+
+
+async def test_run_output_reaches_everyone_and_the_recording(server_factory) -> None:
+    server = server_factory()
+    s = server.create_session()
+    sid, tokens = s["id"], s["tokens"]
+    async with events_socket(server, sid, tokens["candidate"]) as cand, \
+            events_socket(server, sid, tokens["interviewer"]) as inter:  # fmt: skip
+        for ws in (cand, inter):
+            hello = json.loads(await ws.recv())
+            assert hello["type"] == "hello"
+        await cand.send(json.dumps({"type": "run", "code": "print('hello from the kernel')\n6 * 7"}))
+        for ws in (cand, inter):
+            seen = await recv_until(ws, lambda m: m["type"] == "run.done")
+            outputs = [m["output"] for m in seen if m["type"] == "run.output"]
+            assert any(o["kind"] == "stream" and "hello from the kernel" in o["text"] for o in outputs)
+            assert any(o["kind"] == "execute_result" and o["data"]["text/plain"] == "42" for o in outputs)
+            assert seen[-1]["result"]["status"] == "ok"
+    # A late joiner gets the run history on hello.
+    async with events_socket(server, sid, tokens["observer"]) as late:
+        hello = json.loads(await late.recv())
+        assert hello["runs"][0]["outputs"][0]["text"] == "hello from the kernel\n"
+        await late.send(json.dumps({"type": "run", "code": "1"}))
+        err = json.loads(await late.recv())
+        assert err["type"] == "error" and "observer" in err["message"]
+    r = httpx.get(f"{server.base}/api/sessions/{sid}/recording", headers={"Authorization": f"Bearer {ADMIN}"})
+    types = [json.loads(line)["type"] for line in r.text.splitlines()]
+    assert "run.queued" in types and "run.output" in types and "run.done" in types
