@@ -227,3 +227,9 @@ async def recv_until(ws, pred: Callable[[dict[str, Any]], bool], timeout: float 
             seen.append(msg)
             if pred(msg):
                 return seen
+
+
+async def staff_get(server: ServerProcess, path: str, **params: Any) -> httpx.Response:
+    """GET with the admin token."""
+    async with httpx.AsyncClient(base_url=server.base, headers={"Authorization": f"Bearer {ADMIN}"}) as http:
+        return await http.get(path, params=params or None, timeout=30)

@@ -7,7 +7,7 @@ import json
 
 import httpx
 
-from tests.server.harness import ADMIN, YClient, events_socket, recv_until
+from tests.server.harness import ADMIN, YClient, events_socket, recv_until, staff_get
 
 
 async def test_two_writers_converge_and_the_edit_is_recorded(server_factory) -> None:
@@ -64,7 +64,7 @@ async def test_read_only_roles_cannot_write(server_factory) -> None:
     finally:
         await writer.close()
         await observer.close()
-    r = httpx.get(f"{server.base}/api/sessions/{sid}/document", headers={"Authorization": f"Bearer {ADMIN}"})
+    r = await staff_get(server, f"/api/sessions/{sid}/document")
     assert r.json()["text"] == "ab"
 
 
@@ -91,6 +91,6 @@ async def test_run_output_reaches_everyone_and_the_recording(server_factory) -> 
         await late.send(json.dumps({"type": "run", "code": "1"}))
         err = json.loads(await late.recv())
         assert err["type"] == "error" and "observer" in err["message"]
-    r = httpx.get(f"{server.base}/api/sessions/{sid}/recording", headers={"Authorization": f"Bearer {ADMIN}"})
+    r = await staff_get(server, f"/api/sessions/{sid}/recording")
     types = [json.loads(line)["type"] for line in r.text.splitlines()]
     assert "run.queued" in types and "run.output" in types and "run.done" in types
