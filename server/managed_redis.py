@@ -7,10 +7,14 @@ own under the data directory, with AOF on (``appendfsync everysec``).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
+import os
 import shutil
+import signal
 import socket
 import subprocess
+import time
 from pathlib import Path
 from types import TracebackType
 
@@ -19,6 +23,33 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 log = logging.getLogger(__name__)
+
+
+def _die_with_parent() -> None:
+    # Runs in the child before exec: if the server is killed (even with SIGKILL), the kernel
+    # sends redis-server SIGTERM, so it flushes its AOF and frees the data directory.
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _stop_stale(pidfile: Path) -> None:
+    """Stop a redis-server a previous (killed) server left running on this data directory."""
+    try:
+        pid = int(pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return
+    if b"redis-server" not in cmdline:
+        return
+    log.warning("stopping a stale managed redis-server (pid %d)", pid)
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(100):
+        if not Path(f"/proc/{pid}").exists():
+            return
+        time.sleep(0.05)
 
 
 def _free_port() -> int:
@@ -45,12 +76,17 @@ class ManagedRedis:
         if exe is None:
             raise RuntimeError(f"{self.binary} not found; install redis-server or set CLARIFY_REDIS_URL")
         self.directory.mkdir(parents=True, exist_ok=True)
+        pidfile = self.directory / "redis.pid"
+        _stop_stale(pidfile)
         args = [
             exe, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory.resolve()),
             "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--daemonize", "no",
             "--logfile", "redis.log", "--protected-mode", "yes",
         ]  # fmt: skip
-        self._proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        self._proc = subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent
+        )
+        pidfile.write_text(f"{self._proc.pid}\n")
 
     async def _wait_ready(self, timeout: float = 10.0) -> None:
         client = aioredis.from_url(self.url)
