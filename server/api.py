@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from server.document import text_at
 from server.errors import ClarifyError, Forbidden, InvalidInput, Unauthorized
+from server.recording import Event
 
 STAFF_ROLES = frozenset({"interviewer", "observer"})
 REPLAY_ROLES = frozenset({"interviewer", "observer", "reviewer"})
@@ -150,6 +151,36 @@ async def recording(request: Request) -> Response:
     events = await state.recorder.read(info.id)
     lines = "".join(json.dumps(ev.to_json(), separators=(",", ":")) + "\n" for ev in events)
     return PlainTextResponse(lines, media_type="application/x-ndjson")
+
+
+MAX_IMPORT_BYTES = 256 * 1024 * 1024
+
+
+async def import_recording(request: Request) -> JSONResponse:
+    """Load a JSON-lines recording (from ``/recording``) as a new, ended session."""
+    require_admin(request)
+    raw = await request.body()
+    if len(raw) > MAX_IMPORT_BYTES:
+        raise InvalidInput("the recording is larger than 256 MiB")
+    events = []
+    for n, line in enumerate(raw.decode("utf-8", "replace").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            events.append(Event.from_json(json.loads(line)))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InvalidInput(f"line {n}: not a recorded event ({exc})", field=f"line {n}") from None
+    if not events:
+        raise InvalidInput("the recording is empty")
+    created = next((e for e in events if e.type == "session.created"), None)
+    candidate = str(created.payload.get("candidate", "imported")) if created else "imported"
+    problem = str(created.payload.get("problem", "")) if created else ""
+    state = request.state.clarify
+    info, tokens = await state.store.create(problem, candidate)
+    await state.recorder.import_events(info.id, events)
+    info = await state.store.end(info.id)
+    tokens = {role: tok for role, tok in tokens.items() if role in ("interviewer", "reviewer")}
+    return JSONResponse({**info.to_json(), "imported_events": len(events), "tokens": tokens}, status_code=201)
 
 
 async def document(request: Request) -> JSONResponse:

@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", api.healthz),
         Route("/api/problems", api.list_problems),
         Route("/api/sessions", api.create_session, methods=["POST"]),
+        Route("/api/recordings", api.import_recording, methods=["POST"]),
         Route("/api/sessions/{session_id}", api.get_session),
         Route("/api/sessions/{session_id}/end", api.end_session, methods=["POST"]),
         Route("/api/sessions/{session_id}/recording", api.recording),

@@ -62,6 +62,30 @@ def _sandbox_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _recording_import(args: argparse.Namespace) -> int:
+    import httpx
+
+    from server.app import load_admin_token
+
+    settings = Settings()
+    token, _ = load_admin_token(settings)
+    url = args.url or f"http://{settings.host}:{settings.port}"
+    with open(args.file, "rb") as f:
+        body = f.read()
+    try:
+        r = httpx.post(f"{url}/api/recordings", content=body, headers={"Authorization": f"Bearer {token}"}, timeout=120)
+    except httpx.HTTPError as exc:
+        print(f"error: cannot reach the server at {url}: {exc}", file=sys.stderr)
+        return 1
+    if r.status_code != 201:
+        print(f"error: {r.status_code} {r.text}", file=sys.stderr)
+        return 1
+    data = r.json()
+    print(f"imported {data['imported_events']} events as session {data['id']}")
+    print(f"  reviewer token: {data['tokens']['reviewer']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clarify", description="Clarify: paired live-coding interviews.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -84,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--force", action="store_true", help="rebuild even if the tag exists")
     build.add_argument("--verbose", "-v", action="store_true", help="print the docker build log")
     build.set_defaults(func=_sandbox_build)
+
+    recording = sub.add_parser("recording", help="session recordings").add_subparsers(dest="rec_command", required=True)
+    imp = recording.add_parser("import", help="load a JSON-lines recording (from /recording) into a running server")
+    imp.add_argument("file", help="the .jsonl file")
+    imp.add_argument("--url", default=None, help="server URL (default http://CLARIFY_HOST:CLARIFY_PORT)")
+    imp.set_defaults(func=_recording_import)
     return parser
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import re
+import sys
 
 import httpx
 
@@ -94,3 +97,37 @@ async def test_run_output_reaches_everyone_and_the_recording(server_factory) -> 
     r = await staff_get(server, f"/api/sessions/{sid}/recording")
     types = [json.loads(line)["type"] for line in r.text.splitlines()]
     assert "run.queued" in types and "run.output" in types and "run.done" in types
+
+
+async def test_recording_exports_as_json_lines_and_imports_back(server_factory, tmp_path) -> None:
+    server = server_factory()
+    s = server.create_session(candidate="Grace")
+    sid, tokens = s["id"], s["tokens"]
+    a = await YClient.start(server.ws_base, sid, tokens["candidate"], "Grace")
+    try:
+        await a.synced()
+        a.send(op="append", text="print('exported')\n")
+        await a.wait_text("print('exported')\n")
+    finally:
+        await a.close()
+    await asyncio.sleep(0.3)
+    exported = (await staff_get(server, f"/api/sessions/{sid}/recording")).text
+    path = tmp_path / "rec.jsonl"
+    path.write_text(exported)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "server.cli", "recording", "import", str(path), "--url", server.base,
+        env={**os.environ, "CLARIFY_ADMIN_TOKEN": ADMIN}, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, _ = await proc.communicate()
+    assert proc.returncode == 0, out
+    new_id = re.search(rb"as session ([0-9a-f]+)", out).group(1).decode()
+    reviewer = re.search(rb"reviewer token: (\S+)", out).group(1).decode()
+    assert new_id != sid
+    async with httpx.AsyncClient(base_url=server.base) as http:
+        doc = (await http.get(f"/api/sessions/{new_id}/document", params={"token": reviewer})).json()
+        assert doc["text"] == "print('exported')\n"
+        again = (await http.get(f"/api/sessions/{new_id}/recording", params={"token": reviewer})).text
+        assert [json.loads(x) for x in again.splitlines()] == [json.loads(x) for x in exported.splitlines()]
+        bad = await http.post("/api/recordings", content=b'{"t": 1}\nnot json\n',
+                              headers={"Authorization": f"Bearer {ADMIN}"})  # fmt: skip
+        assert bad.status_code == 422 and "line 1" in bad.json()["message"]
