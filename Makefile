@@ -1,6 +1,6 @@
 # Clarify. `make run` sets everything up and runs the server; `make test` sets everything up
 # and runs the whole test suite. Every set-up step skips what is already there.
-.PHONY: setup setup-system setup-python image run test lint bench lock
+.PHONY: setup setup-system setup-python image run test lint bench lock node-deps
 
 PY := .venv/bin/python
 
@@ -15,6 +15,10 @@ setup-python:
 image: setup-python
 	.venv/bin/clarify sandbox build
 
+# The Node Yjs client the tests drive (a stock y-websocket WebsocketProvider).
+node-deps:
+	@if [ ! -d tests/yclient/node_modules ]; then cd tests/yclient && npm ci --no-audit --no-fund; fi
+
 run: setup
 	.venv/bin/clarify serve
 
@@ -22,8 +26,8 @@ lint: setup-python
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 
-test: SYSTEM_FLAGS = --with-browser
-test: setup lint
+test: SYSTEM_FLAGS = --for-tests
+test: setup lint node-deps
 	$(PY) -m pytest
 
 bench: setup

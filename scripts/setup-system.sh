@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # System set-up for Clarify: Docker engine, a base image, redis-server, Chromium.
 # Idempotent: every step checks first and skips what is already there.
-# Usage: scripts/setup-system.sh [--with-browser]
+# Usage: scripts/setup-system.sh [--for-tests]   (--for-tests adds Chromium and docker compose)
 set -euo pipefail
 
 log() { printf '[setup-system] %s\n' "$*"; }
 die() { printf '[setup-system] ERROR: %s\n' "$*" >&2; exit 1; }
 
-WITH_BROWSER=0
+FOR_TESTS=0
 for arg in "$@"; do
   case "$arg" in
-    --with-browser) WITH_BROWSER=1 ;;
+    --for-tests|--with-browser) FOR_TESTS=1 ;;
     *) die "unknown argument: $arg" ;;
   esac
 done
@@ -103,12 +103,18 @@ else
   log "redis-server installed"
 fi
 
-# --- Browser (tests only) ----------------------------------------------------
-if [ "$WITH_BROWSER" -eq 1 ]; then
+# --- Test tools: a browser and docker compose ------------------------------------
+if [ "$FOR_TESTS" -eq 1 ]; then
   if [ -x /usr/bin/chromium ]; then
     log "chromium present: ok"
   else
     apt_install chromium
   fi
+  if docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null; then
+    log "docker compose present: ok"
+  else
+    apt_install docker-compose
+  fi
+  command -v node >/dev/null || apt_install nodejs npm
 fi
 log "system ready"
