@@ -51,19 +51,29 @@ class KernelClient:
     def connect(self) -> None:
         """Open the sockets (the caller has verified the socket paths first)."""
         self.close()
-        ctx = _shared_context()
-        self.shell = ctx.socket(zmq.DEALER)
-        self.control = ctx.socket(zmq.DEALER)
-        self.iopub = ctx.socket(zmq.SUB)
+        self.shell = self._socket(zmq.DEALER)
+        self.control = self._socket(zmq.DEALER)
+        self.iopub = self._socket(zmq.SUB)
         self.iopub.setsockopt(zmq.SUBSCRIBE, b"")
-        for sock in (self.shell, self.control, self.iopub):
-            sock.linger = 0
-            # A message larger than this drops the connection (zmq reconnects) instead of
-            # being buffered in the host's memory: the kernel cannot make us allocate 1 GB.
-            sock.setsockopt(zmq.MAXMSGSIZE, self._max_message_bytes)
         self.shell.connect(self._url("shell_port"))
         self.control.connect(self._url("control_port"))
         self.iopub.connect(self._url("iopub_port"))
+
+    def reconnect_iopub(self) -> None:
+        """A fresh iopub subscription (after zmq dropped it for an oversized message)."""
+        if self.iopub is not None:
+            self.iopub.close(linger=0)
+        self.iopub = self._socket(zmq.SUB)
+        self.iopub.setsockopt(zmq.SUBSCRIBE, b"")
+        self.iopub.connect(self._url("iopub_port"))
+
+    def _socket(self, kind: int) -> zmq.asyncio.Socket:
+        sock = _shared_context().socket(kind)
+        sock.linger = 0
+        # A message larger than this drops the connection instead of being buffered in the
+        # host's memory: the kernel cannot make us allocate 1 GB.
+        sock.setsockopt(zmq.MAXMSGSIZE, self._max_message_bytes)
+        return sock
 
     def close(self) -> None:
         for sock in (self.shell, self.iopub, self.control):

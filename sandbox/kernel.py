@@ -20,7 +20,7 @@ import zmq.asyncio
 from sandbox.client import KernelClient
 from sandbox.errors import KernelBusy, KernelDead, KernelStartError, SandboxError
 from sandbox.output import OutputLimiter, to_event
-from sandbox.types import ExecutionResult, KernelState, KernelStatus, OutputEvent, RunStatus
+from sandbox.types import ExecutionResult, KernelState, KernelStatus, OutputEvent, OutputTruncated, RunStatus
 
 if TYPE_CHECKING:
     from sandbox.launcher import ContainerHandle, DockerLauncher
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _LIVENESS_EVERY_S = 1.0
+_IDLE_GRACE_S = 1.0
 
 
 class Kernel:
@@ -47,6 +48,7 @@ class Kernel:
         self.last_activity = time.monotonic()
         self._run_lock = asyncio.Lock()
         self._setup_code: str | None = None
+        self._current: Execution | None = None
 
     @property
     def id(self) -> str:
@@ -96,7 +98,8 @@ class Kernel:
 
     async def _wait_for_ready(self, deadline: float) -> None:
         # kernel_info on shell proves the kernel runs; a message on iopub proves our
-        # subscription is live (a SUB socket misses whatever is published before it joins).
+        # subscription is live (a SUB socket misses whatever is published before it joins,
+        # at start and after zmq dropped the connection for an oversized message).
         loop = asyncio.get_running_loop()
         client = self.client
         assert client.shell is not None and client.iopub is not None
@@ -127,8 +130,16 @@ class Kernel:
         return st.running
 
     async def interrupt(self) -> None:
-        """Interrupt the running code (a control message, falling back to SIGINT)."""
+        """Interrupt the running code (a control message, falling back to SIGINT).
+
+        A kernel ignores SIGINT between runs, so an interrupt that arrives before the current
+        run has started executing is held and delivered the moment it starts.
+        """
         if self.state == "dead" or self.client.control is None:
+            return
+        current = self._current
+        if current is not None and not current.executing:
+            current.interrupt_pending = True
             return
         reply = await self.client.control_request("interrupt_request", {}, timeout=1.0)
         if reply is None or reply["content"].get("status") != "ok":
@@ -221,6 +232,8 @@ class Execution:
         self.silent = silent
         self.store_history = store_history
         self.result: ExecutionResult | None = None
+        self.executing = False  # the kernel has begun this code (status busy seen)
+        self.interrupt_pending = False
         self._started = 0.0
         self._msg_id = ""
         self._events = self._run()
@@ -246,6 +259,7 @@ class Execution:
                 await self.kernel.interrupt()
                 self.kernel.state = "idle"
         finally:
+            self.kernel._current = None
             self.kernel._run_lock.release()
 
     def __aiter__(self) -> Execution:
@@ -286,6 +300,7 @@ class Execution:
         self._started = time.monotonic()
         kernel.last_activity = self._started
         kernel.state = "busy"
+        kernel._current = self
         self._msg_id = client.send(
             client.shell,
             "execute_request",
@@ -311,7 +326,7 @@ class Execution:
         timed_out = False
         reply: dict[str, Any] | None = None
         idle = False
-        last_message = last_check = started
+        last_message = last_check = last_iopub = started
         try:
             while reply is None or not idle:
                 wait = _LIVENESS_EVERY_S
@@ -320,11 +335,16 @@ class Execution:
                 ready = dict(await poller.poll(timeout=int(wait * 1000) + 1))
                 now = time.monotonic()
                 if client.iopub in ready:
-                    last_message = now
+                    last_message = last_iopub = now
                     msg = client._decode(await client.iopub.recv_multipart())
                     if msg is not None and msg.get("parent_header", {}).get("msg_id") == msg_id:
                         event = to_event(msg)
-                        if isinstance(event, KernelStatus) and event.state == "idle":
+                        if isinstance(event, KernelStatus) and event.state == "busy" and not self.executing:
+                            self.executing = True
+                            if self.interrupt_pending:
+                                self.interrupt_pending = False
+                                await kernel.interrupt()
+                        elif isinstance(event, KernelStatus) and event.state == "idle":
                             idle = True
                         elif event is not None and not isinstance(event, KernelStatus):
                             for out in limiter.admit(event):
@@ -334,6 +354,17 @@ class Execution:
                     msg = client._decode(await client.shell.recv_multipart())
                     if msg is not None and msg.get("parent_header", {}).get("msg_id") == msg_id:
                         reply = msg
+                if reply is not None and not idle and now - last_iopub >= _IDLE_GRACE_S:
+                    # The run is over (the reply says so) but iopub went quiet without "idle":
+                    # a message over max_message_bytes made zmq drop the connection, taking
+                    # the rest of this run's output with it.
+                    yield OutputTruncated(
+                        reason=f"output truncated: a single output larger than {cfg.max_message_bytes // 2**20} MiB "
+                        "was dropped"
+                    )
+                    limiter.lost_messages += 1
+                    limiter.dropped += cfg.max_message_bytes  # a lower bound: the message was larger
+                    break
                 if now - last_message >= _LIVENESS_EVERY_S and now - last_check >= _LIVENESS_EVERY_S:
                     last_check = now
                     if not await kernel.check_alive():
@@ -372,4 +403,13 @@ class Execution:
             reason = f"{content.get('ename', 'Error')}: {content.get('evalue', '')}".strip()
         if limiter.dropped:
             reason = (reason + "; " if reason else "") + f"{limiter.dropped} bytes of output dropped"
+        if limiter.lost_messages:
+            reason = (reason + "; " if reason else "") + "an output larger than the message limit was dropped"
+            # zmq dropped iopub; subscribe afresh and wait until it delivers again so the next
+            # run's output is not lost too.
+            kernel.client.reconnect_iopub()
+            try:
+                await kernel._wait_for_ready(asyncio.get_running_loop().time() + cfg.start_timeout_s)
+            except KernelStartError:
+                log.warning("kernel %s: iopub did not come back after an oversized message", kernel.id)
         self._finish(status, started, reply=reply, reason=reason, dropped=limiter.dropped)

@@ -89,6 +89,7 @@ class OutputLimiter:
         self.rate_bytes_s = rate_bytes_s
         self.delivered = 0
         self.dropped = 0
+        self.lost_messages = 0  # messages zmq refused for size: their bytes are unknown
         self._clock = clock
         # The bucket holds a full cap's worth: a burst up to the cap goes straight through;
         # a run that keeps printing is then held to the sustained rate.

@@ -97,7 +97,8 @@ class ExecutionResult(_Event):
     ``status`` is ``ok``, ``error`` (the code raised), ``interrupted`` (a user interrupt),
     ``timed_out`` (the time limit interrupted it) or ``killed`` (the kernel died: out of memory,
     a crash, ``os._exit``). ``restarted`` says the sandbox restarted the kernel afterwards, so
-    state is gone. ``dropped_bytes`` counts output that was not delivered.
+    state is gone. ``dropped_bytes`` counts output that was not delivered (for a message
+    refused for exceeding ``max_message_bytes`` it counts that limit, a lower bound).
     """
 
     status: RunStatus
