@@ -59,6 +59,7 @@ BASELINE_PORTS = {
 }
 BASELINE_CONN_DIR = "/bench-conn"
 MIB = 1024 * 1024
+CPU_NOTE = "SandboxConfig.cpus"
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -172,25 +173,6 @@ async def clarify_warm_acquire(launcher: DockerLauncher, acquires: int) -> list[
     return samples
 
 
-async def clarify_exec_and_memory(
-    launcher: DockerLauncher, runs: int
-) -> tuple[list[float], dict[str, float], dict[str, Any]]:
-    kernel = await Kernel.start(launcher)
-    try:
-        for _ in range(EXEC_WARMUP):
-            await _clarify_run(kernel)
-        await asyncio.sleep(SETTLE_S)
-        memory = await asyncio.to_thread(idle_memory_mb, launcher.client, kernel.handle.container_id)
-        samples = []
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            await _clarify_run(kernel)
-            samples.append(time.perf_counter() - t0)
-        return samples, memory, kernel.info
-    finally:
-        await kernel.shutdown()
-
-
 async def _clarify_run(kernel: Kernel) -> None:
     _events, result = await kernel.run("1+1")
     if result.status != "ok":
@@ -287,24 +269,8 @@ class Baseline:
         await self.stop(bk)
         return bk.started_s
 
-    async def exec_and_memory(self, runs: int) -> tuple[list[float], dict[str, float]]:
-        bk = await self.start()
-        try:
-            for _ in range(EXEC_WARMUP):
-                await self._run(bk)
-            await asyncio.sleep(SETTLE_S)
-            memory = await asyncio.to_thread(idle_memory_mb, self.docker, bk.container.id)
-            samples = []
-            for _ in range(runs):
-                t0 = time.perf_counter()
-                await self._run(bk)
-                samples.append(time.perf_counter() - t0)
-            return samples, memory
-        finally:
-            await self.stop(bk)
-
     @staticmethod
-    async def _run(bk: BaselineKernel) -> None:
+    async def run(bk: BaselineKernel) -> None:
         reply = await bk.client.execute_interactive("1+1", timeout=30, output_hook=_ignore)
         if reply["content"]["status"] != "ok":
             raise RuntimeError(f"baseline kernel: 1+1 ended with {reply['content']}")
@@ -327,6 +293,66 @@ def remove_bench_containers(client: docker.DockerClient) -> int:
     for c in containers:
         _remove_quietly(c)
     return len(containers)
+
+
+def cpu_throttling(container_id: str) -> dict[str, int] | None:
+    """CFS throttling counters of a container (cgroup v1 or v2), or None when unreadable."""
+    for path in (
+        Path(f"/sys/fs/cgroup/cpu/docker/{container_id}/cpu.stat"),
+        Path(f"/sys/fs/cgroup/cpu,cpuacct/docker/{container_id}/cpu.stat"),
+        Path(f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/cpu.stat"),
+    ):
+        with contextlib.suppress(OSError, ValueError):
+            pairs = (line.split() for line in path.read_text().splitlines())
+            stat = {k: int(v) for k, v in pairs}
+            return {"nr_periods": stat.get("nr_periods", 0), "nr_throttled": stat.get("nr_throttled", 0)}
+    return None
+
+
+async def exec_and_memory(launcher: DockerLauncher, baseline: Baseline, runs: int) -> dict[str, Any]:
+    """Execute round trips on one kernel of each side, alternating, then idle memory of each.
+
+    Alternating run by run means a burst of load from elsewhere on the machine lands on both
+    sides rather than on whichever happened to be measured at the time.
+    """
+    kernel = await Kernel.start(launcher)
+    try:
+        bk = await baseline.start()
+        try:
+            for _ in range(EXEC_WARMUP):
+                await _clarify_run(kernel)
+                await Baseline.run(bk)
+            await asyncio.sleep(SETTLE_S)
+            c_mem, b_mem = await asyncio.gather(
+                asyncio.to_thread(idle_memory_mb, launcher.client, kernel.handle.container_id),
+                asyncio.to_thread(idle_memory_mb, baseline.docker, bk.container.id),
+            )
+            throttled_before = cpu_throttling(kernel.handle.container_id)
+            c_exec: list[float] = []
+            b_exec: list[float] = []
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                await _clarify_run(kernel)
+                c_exec.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                await Baseline.run(bk)
+                b_exec.append(time.perf_counter() - t0)
+            throttled_after = cpu_throttling(kernel.handle.container_id)
+        finally:
+            await baseline.stop(bk)
+    finally:
+        await kernel.shutdown()
+    throttling = None
+    if throttled_before and throttled_after:
+        throttling = {k: throttled_after[k] - throttled_before[k] for k in throttled_before}
+    return {
+        "clarify_exec": c_exec,
+        "baseline_exec": b_exec,
+        "clarify_mem": c_mem,
+        "baseline_mem": b_mem,
+        "kernel_info": kernel.info,
+        "clarify_cpu_throttling": throttling,
+    }
 
 
 # -- the benchmark -----------------------------------------------------------------------------
@@ -377,9 +403,11 @@ async def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
             c_cold.append(await clarify_cold_start(launcher))
             b_cold.append(await baseline.cold_start())
 
-        log(f"execute round trip: {args.exec_runs} runs each after {EXEC_WARMUP} warm-up runs")
-        c_exec, c_mem, kernel_info = await clarify_exec_and_memory(launcher, args.exec_runs)
-        b_exec, b_mem = await baseline.exec_and_memory(args.exec_runs)
+        log(f"execute round trip: {args.exec_runs} runs each, alternating, after {EXEC_WARMUP} warm-up runs")
+        ex = await exec_and_memory(launcher, baseline, args.exec_runs)
+        c_exec, b_exec, c_mem, b_mem = ex["clarify_exec"], ex["baseline_exec"], ex["clarify_mem"], ex["baseline_mem"]
+        kernel_info = ex["kernel_info"]
+        results["clarify_cpu_throttling_during_exec"] = ex["clarify_cpu_throttling"]
 
         log(f"warm-pool acquire: {args.acquires} acquires (pool size {POOL_SIZE}, refilled between acquires)")
         c_acq = await clarify_warm_acquire(launcher, args.acquires)
@@ -471,11 +499,18 @@ def render_table(results: dict[str, Any]) -> str:
             target += "  ok" if metric.meets_target else "  MISSED"
         baseline = _fmt(metric.baseline, metric.unit) + (f" ({metric.note})" if metric.note else "")
         rows.append((metric.label, _fmt(metric.clarify, metric.unit), baseline, f"{metric.ratio:.1f}x", target))
+    throttling = results.get("clarify_cpu_throttling_during_exec")
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for i, row in enumerate(rows):
         lines.append(" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
         if i == 0:
             lines.append("-+-".join("-" * w for w in widths))
+    if throttling is not None:
+        lines.append("")
+        lines.append(
+            f"clarify kernel CPU quota ({CPU_NOTE}): throttled in {throttling['nr_throttled']} of "
+            f"{throttling['nr_periods']} CFS periods during the execute runs"
+        )
     return "\n".join(lines)
 
 
