@@ -13,6 +13,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from server.app import create_app, load_admin_token
+    from server.logredact import uvicorn_log_config
 
     settings = Settings()
     host = args.host or settings.host
@@ -38,6 +39,7 @@ def _serve(args: argparse.Namespace) -> int:
         ws_per_message_deflate=False,
         ws_max_size=settings.max_frame_bytes,
         log_level="info",
+        log_config=uvicorn_log_config(),
     )
     return 0
 

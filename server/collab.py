@@ -9,13 +9,14 @@ with its author, byte for byte as applied.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import anyio
 from pycrdt import (
     Awareness,
-    Decoder,
     Doc,
     Text,
     YMessageType,
@@ -24,7 +25,6 @@ from pycrdt import (
     create_sync_message,
     create_update_message,
     handle_sync_message,
-    read_message,
 )
 
 from server.errors import InvalidInput
@@ -46,6 +46,7 @@ class Peer:
     queue: asyncio.Queue[bytes | None] = field(init=False)
     awareness_ids: set[int] = field(default_factory=set)
     dropped: bool = False
+    cancel_scope: anyio.CancelScope | None = None  # the connection's, cancelled on drop
 
     def __post_init__(self) -> None:
         self.queue = asyncio.Queue(maxsize=self.queue_size)
@@ -57,7 +58,11 @@ class Peer:
         try:
             self.queue.put_nowait(message)
         except asyncio.QueueFull:
+            # A reader this far behind is disconnected now, not when it next reads: its
+            # connection's task group is cancelled and the endpoint closes with 1013.
             self.dropped = True
+            if self.cancel_scope is not None:
+                self.cancel_scope.cancel()
             return False
         return True
 
@@ -115,7 +120,7 @@ class Room:
             return
         if sub not in (YSyncMessageType.SYNC_STEP2, YSyncMessageType.SYNC_UPDATE):
             raise InvalidInput(f"unknown sync message type {sub}")
-        update = read_message(message[2:])
+        update = _read_exact(message, 2)
         if not peer.writable or update == b"\x00\x00":
             return  # read-only roles may sync, never write
         self.doc.apply_update(update)
@@ -125,20 +130,65 @@ class Room:
         self._broadcast(create_update_message(update), exclude=peer)
 
     def _receive_awareness(self, peer: Peer, message: bytes) -> None:
-        payload = read_message(message[1:])
-        decoder = Decoder(payload)
-        for _ in range(decoder.read_var_uint()):
-            client_id = decoder.read_var_uint()
-            decoder.read_var_uint()  # clock
-            state = decoder.read_var_string()
-            if state and state != "null":
-                peer.awareness_ids.add(client_id)
-            else:
+        payload = _read_exact(message, 1)
+        entries = _parse_awareness(payload)
+        for client_id, state in entries:
+            if state is None:
                 peer.awareness_ids.discard(client_id)
+            else:
+                peer.awareness_ids.add(client_id)
         self.awareness.apply_awareness_update(payload, origin=peer)
-        self._broadcast(message, exclude=peer)
+        # Relay the server's own encoding, never the client's bytes: what others receive
+        # is always well formed.
+        ids = [client_id for client_id, _ in entries]
+        self._broadcast(create_awareness_message(self.awareness.encode_awareness_update(ids)), exclude=peer)
 
     def _broadcast(self, message: bytes, *, exclude: Peer | None = None) -> None:
         for other in list(self.peers):
             if other is not exclude and not other.send(message):
-                log.info("dropping a slow %s peer", other.role)
+                self.peers.discard(other)
+                log.info("dropping a slow %s peer (%s)", other.role, other.actor)
+
+
+def _read_var_uint(buf: bytes, pos: int) -> tuple[int, int]:
+    value, shift = 0, 0
+    while True:
+        if pos >= len(buf):
+            raise InvalidInput("malformed y-websocket frame: truncated number")
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, pos
+        shift += 7
+        if shift > 63:
+            raise InvalidInput("malformed y-websocket frame: number too long")
+
+
+def _read_exact(message: bytes, pos: int) -> bytes:
+    """The length-prefixed payload at ``pos``, which must end exactly at the frame's end."""
+    length, pos = _read_var_uint(message, pos)
+    if pos + length != len(message):
+        raise InvalidInput("malformed y-websocket frame: length does not match the frame")
+    return message[pos:]
+
+
+def _parse_awareness(payload: bytes) -> list[tuple[int, object]]:
+    """Decode an awareness update strictly: every entry whole, states valid JSON, nothing left."""
+    count, pos = _read_var_uint(payload, 0)
+    entries = []
+    for _ in range(count):
+        client_id, pos = _read_var_uint(payload, pos)
+        _clock, pos = _read_var_uint(payload, pos)
+        length, pos = _read_var_uint(payload, pos)
+        if pos + length > len(payload):
+            raise InvalidInput("malformed awareness update: truncated state")
+        try:
+            state = json.loads(payload[pos : pos + length].decode("utf-8")) if length else None
+        except (UnicodeDecodeError, ValueError):
+            raise InvalidInput("malformed awareness update: state is not JSON") from None
+        pos += length
+        entries.append((client_id, state))
+    if pos != len(payload):
+        raise InvalidInput("malformed awareness update: trailing bytes")
+    return entries

@@ -40,6 +40,7 @@ class EventPeer:
     queue_size: int = 1024
     queue: asyncio.Queue[dict[str, Any] | None] = field(init=False)
     dropped: bool = False
+    cancel_scope: anyio.CancelScope | None = None  # the connection's, cancelled on drop
 
     def __post_init__(self) -> None:
         self.queue = asyncio.Queue(maxsize=self.queue_size)
@@ -50,7 +51,11 @@ class EventPeer:
         try:
             self.queue.put_nowait(message)
         except asyncio.QueueFull:
+            # A reader this far behind is disconnected now, not when it next reads: its
+            # connection's task group is cancelled and the endpoint closes with 1013.
             self.dropped = True
+            if self.cancel_scope is not None:
+                self.cancel_scope.cancel()
             return False
         return True
 
@@ -115,6 +120,7 @@ class SessionRuntime:
     def broadcast(self, message: dict[str, Any]) -> None:
         for peer in list(self.event_peers):
             if not peer.send(message):
+                self.event_peers.discard(peer)
                 log.info("session %s: dropping a slow %s events peer", self.info.id, peer.role)
 
     def hello(self, peer: EventPeer) -> dict[str, Any]:
@@ -207,16 +213,19 @@ class SessionRuntime:
             self.broadcast({"type": "run.done", "run": run.id, "result": run.result})
             self.record("run.done", run=run.id, result=run.result)
             return
-        run.state = "running"
-        self.broadcast({"type": "run.started", "run": run.id})
-        self.record("run.started", run=run.id)
-        self.kernel_state = "busy"
         try:
             async with kernel.execute(run.code) as execution:
+                # Announced once the request is on its way, so an interrupt sent on seeing
+                # "run.started" reaches this run.
+                run.state = "running"
+                self.broadcast({"type": "run.started", "run": run.id})
+                self.record("run.started", run=run.id)
+                self.kernel_state = "busy"
                 async for event in execution:
                     payload = event.to_json()
                     if payload["kind"] == "status":
-                        self._set_kernel_state(payload["state"])
+                        state = payload["state"]
+                        self._set_kernel_state(state, kernel.death_reason if state == "dead" else None)
                         continue
                     run.outputs.append(payload)
                     self.broadcast({"type": "run.output", "run": run.id, "output": payload})
@@ -229,7 +238,8 @@ class SessionRuntime:
         self.broadcast({"type": "run.done", "run": run.id, "result": result})
         self.record("run.done", run=run.id, result=result)
         if kernel.state == "dead":
-            self._set_kernel_state("dead", kernel.death_reason)
+            if self.kernel_state != "dead":
+                self._set_kernel_state("dead", kernel.death_reason)
             await self._ensure_kernel()  # announced, then restarted (setup runs again)
         elif self.kernel_state != "idle":
             self._set_kernel_state("idle")

@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server.collab import Peer
@@ -48,6 +49,9 @@ async def _open(ws: WebSocket) -> tuple[SessionRuntime, str] | None:
             raise SessionEnded("this session has ended")
         rt = await state.runtimes.get(info)
     except ClarifyError as exc:
+        # Accept first: a close before the handshake completes is an HTTP 403 to the
+        # client, and the contract promises websocket close codes (4401, 4404, 4409).
+        await ws.accept()
         await ws.close(code=exc.close_code, reason=exc.message[:120])
         return None
     await ws.accept()
@@ -88,6 +92,7 @@ async def doc_endpoint(ws: WebSocket) -> None:
     close_code = 1000
     try:
         async with anyio.create_task_group() as tg:
+            peer.cancel_scope = tg.cancel_scope
             tg.start_soon(_drain_bytes, ws, peer, tg.cancel_scope)
             while True:
                 msg = await ws.receive()
@@ -106,9 +111,9 @@ async def doc_endpoint(ws: WebSocket) -> None:
                     log.info("doc socket %s: %s", peer.actor, exc.message)
                     close_code = CLOSE_MALFORMED
                     break
-                if peer.dropped:
-                    close_code = CLOSE_SLOW
-                    break
+                # Let the send task run between frames: uvicorn hands over buffered frames
+                # without yielding, and a burst must not look like a slow reader.
+                await anyio.lowlevel.checkpoint()
             tg.cancel_scope.cancel()
     except WebSocketDisconnect:
         pass
@@ -117,7 +122,8 @@ async def doc_endpoint(ws: WebSocket) -> None:
         rt.record("leave", role, peer.actor, socket="doc")
         if peer.dropped:
             close_code = CLOSE_SLOW
-        await _close_quietly(ws, close_code)
+        with anyio.CancelScope(shield=True):
+            await _close_quietly(ws, close_code)
 
 
 async def _drain_bytes(ws: WebSocket, peer: Peer, scope: anyio.CancelScope) -> None:
@@ -130,7 +136,9 @@ async def _drain_bytes(ws: WebSocket, peer: Peer, scope: anyio.CancelScope) -> N
 
 
 async def _close_quietly(ws: WebSocket, code: int) -> None:
-    with contextlib.suppress(Exception):  # already closed by the peer
+    # Bounded: a peer that stopped reading may never take the close frame; returning from
+    # the endpoint then lets the server drop the connection.
+    with anyio.move_on_after(1.0), contextlib.suppress(Exception):  # already closed by the peer
         await ws.close(code=code)
 
 
@@ -150,6 +158,7 @@ async def events_endpoint(ws: WebSocket) -> None:
         peer.send(rt.hello(peer))
         try:
             async with anyio.create_task_group() as tg:
+                peer.cancel_scope = tg.cancel_scope
                 tg.start_soon(_drain_json, ws, peer, tg.cancel_scope)
                 while True:
                     msg = await ws.receive()
@@ -172,16 +181,15 @@ async def events_endpoint(ws: WebSocket) -> None:
                         peer.send(
                             {"type": "error", "message": exc.message, **({"field": exc.field} if exc.field else {})}
                         )
-                    if peer.dropped:
-                        close_code = CLOSE_SLOW
-                        break
+                    await anyio.lowlevel.checkpoint()
                 tg.cancel_scope.cancel()
         except WebSocketDisconnect:
             pass
         finally:
             if peer.dropped:
                 close_code = CLOSE_SLOW
-            await _close_quietly(ws, close_code)
+            with anyio.CancelScope(shield=True):
+                await _close_quietly(ws, close_code)
 
 
 async def _drain_json(ws: WebSocket, peer: EventPeer, scope: anyio.CancelScope) -> None:

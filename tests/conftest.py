@@ -101,3 +101,8 @@ def server_factory(tmp_path: Path, kernel_image: str, kernel_dir: Path, sandbox_
     yield make
     for server in started:
         server.stop()
+    # Kernels a killed server could not shut down (the next start reaps them; this is the last).
+    client = docker.from_env()
+    for c in client.containers.list(all=True, filters={"label": f"clarify.server={sandbox_config.server_id}-srv"}):
+        c.remove(force=True)
+    client.close()

@@ -131,3 +131,42 @@ async def test_recording_exports_as_json_lines_and_imports_back(server_factory, 
         bad = await http.post("/api/recordings", content=b'{"t": 1}\nnot json\n',
                               headers={"Authorization": f"Bearer {ADMIN}"})  # fmt: skip
         assert bad.status_code == 422 and "line 1" in bad.json()["message"]
+
+
+async def test_interrupt_restart_and_kernel_death_over_the_events_socket(server_factory) -> None:
+    server = server_factory()
+    s = server.create_session()
+    sid, tokens = s["id"], s["tokens"]
+    async with events_socket(server, sid, tokens["candidate"]) as ws, \
+            events_socket(server, sid, tokens["interviewer"]) as watcher:  # fmt: skip
+        await ws.recv()
+        await watcher.recv()
+        # Two runs queue in order; everyone sees the queue.
+        await ws.send(json.dumps({"type": "run", "code": "import time\nwhile True: time.sleep(0.05)"}))
+        await ws.send(json.dumps({"type": "run", "code": "'second'"}))
+        seen = await recv_until(watcher, lambda m: m["type"] == "run.queued" and m["run"]["code"] == "'second'")
+        assert [m["run"]["id"] for m in seen if m["type"] == "run.queued"] == [1, 2]
+        await recv_until(ws, lambda m: m["type"] == "run.started" and m["run"] == 1)
+        await ws.send(json.dumps({"type": "interrupt"}))
+        seen = await recv_until(ws, lambda m: m["type"] == "run.done" and m["run"] == 2, timeout=60)
+        done = {m["run"]: m["result"] for m in seen if m["type"] == "run.done"}
+        assert done[1]["status"] == "interrupted" and done[2]["status"] == "ok"
+        # Restart clears state.
+        await ws.send(json.dumps({"type": "run", "code": "kept = 1"}))
+        await recv_until(ws, lambda m: m["type"] == "run.done")
+        await ws.send(json.dumps({"type": "restart"}))
+        await recv_until(ws, lambda m: m["type"] == "kernel.status" and m["state"] == "idle", timeout=60)
+        await ws.send(json.dumps({"type": "run", "code": "kept"}))
+        seen = await recv_until(ws, lambda m: m["type"] == "run.done")
+        assert seen[-1]["result"]["status"] == "error" and "NameError" in seen[-1]["result"]["reason"]
+        # A dying kernel is announced to everyone and restarted.
+        await ws.send(json.dumps({"type": "run", "code": "import os\nos._exit(1)"}))
+        seen = await recv_until(watcher, lambda m: m["type"] == "kernel.status" and m["state"] == "dead", timeout=60)
+        assert "exited with code 1" in seen[-1]["reason"]
+        seen = await recv_until(watcher, lambda m: m["type"] == "kernel.status" and m["state"] == "idle", timeout=60)
+        assert any(m["type"] == "kernel.status" and m["state"] == "restarting" for m in seen)
+        killed = [m for m in seen if m["type"] == "run.done"]
+        assert killed[-1]["result"]["status"] == "killed"
+        await ws.send(json.dumps({"type": "run", "code": "'alive again'"}))
+        seen = await recv_until(ws, lambda m: m["type"] == "run.done" and m["run"] == 6, timeout=60)
+        assert seen[-1]["result"]["status"] == "ok"
