@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from server.collab import Peer
 from server.document import text_at
 from server.errors import ClarifyError, Forbidden, InvalidInput, Unauthorized
 from server.recording import Event
@@ -95,8 +96,10 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def list_problems(request: Request) -> JSONResponse:
+    """Staff: every loaded problem (id, title, specialization, level, minutes, summary)."""
     require_admin(request)
-    return JSONResponse([])  # problem packs arrive with the problems issue
+    problems = request.state.clarify.problems
+    return JSONResponse([p.summary() for p in problems.values()])
 
 
 def _links(request: Request, session_id: str, tokens: dict[str, str]) -> dict[str, str]:
@@ -113,12 +116,14 @@ async def create_session(request: Request) -> JSONResponse:
     require_admin(request)
     body = await json_body(request, CreateSession)
     assert isinstance(body, CreateSession)
-    if body.problem:
-        raise InvalidInput(f"problem: unknown problem {body.problem!r}", field="problem")
     state = request.state.clarify
+    if body.problem and body.problem not in state.problems:
+        raise InvalidInput(f"problem: unknown problem {body.problem!r}", field="problem")
     info, tokens = await state.store.create(body.problem, body.candidate)
     rt = await state.runtimes.get(info)
     rt.record("session.created", "interviewer", "admin", problem=body.problem, candidate=body.candidate)
+    if rt.problem is not None:
+        rt.room.seed(Peer(role="system", actor="starter", writable=True), rt.problem.starter)
     return JSONResponse(
         {**info.to_json(), "tokens": tokens, "links": _links(request, info.id, tokens)}, status_code=201
     )

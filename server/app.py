@@ -12,6 +12,7 @@ import redis.asyncio as aioredis
 from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
 
+from problems import PACKS_DIR, Problem, load_packs
 from sandbox import DockerLauncher, KernelPool
 from server import api, ws
 from server.errors import ClarifyError
@@ -36,6 +37,7 @@ class AppState:
     store: SessionStore
     runtimes: Runtimes
     admin_token: str
+    problems: dict[str, Problem]
 
 
 def load_admin_token(settings: Settings) -> tuple[str, bool]:
@@ -71,10 +73,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             stack.callback(launcher.close)
             pool = await stack.enter_async_context(KernelPool(launcher))
             recorder = await stack.enter_async_context(Recorder(client))
+            problems, issues = load_packs(settings.problems_dir or PACKS_DIR)
+            for issue in issues:
+                log.error("problem pack not loaded: %s", issue)
             store = SessionStore(client)
-            runtimes = await stack.enter_async_context(Runtimes(store, recorder, pool))
+            runtimes = await stack.enter_async_context(Runtimes(store, recorder, pool, problems))
             token, _ = load_admin_token(settings)
-            yield {"clarify": AppState(settings, client, launcher, pool, recorder, store, runtimes, token)}
+            yield {"clarify": AppState(settings, client, launcher, pool, recorder, store, runtimes, token, problems)}
 
     routes = [
         Route("/healthz", api.healthz),

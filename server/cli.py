@@ -88,6 +88,41 @@ def _recording_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _problems_check(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from problems import PACKS_DIR, PackError, load_pack, load_packs
+
+    path = Path(args.path) if args.path else (Settings().problems_dir or PACKS_DIR)
+    if (path / "problem.toml").exists():
+        try:
+            problem = load_pack(path)
+        except PackError as exc:
+            for issue in exc.issues:
+                print(f"error: {issue}", file=sys.stderr)
+            return 1
+        print(f"ok: {problem.id}")
+        return 0
+    problems, issues = load_packs(path)
+    for pid in problems:
+        print(f"ok: {pid}")
+    for issue in issues:
+        print(f"error: {issue}", file=sys.stderr)
+    return 1 if issues else 0
+
+
+def _problems_list(args: argparse.Namespace) -> int:
+    from problems import PACKS_DIR, load_packs
+
+    problems, issues = load_packs(Settings().problems_dir or PACKS_DIR)
+    for p in problems.values():
+        m = p.meta
+        print(f"{m.id:28} {m.specialization:8} {m.level:7} {m.minutes:3} min  {m.title}")
+    for issue in issues:
+        print(f"error: {issue}", file=sys.stderr)
+    return 1 if issues else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clarify", description="Clarify: paired live-coding interviews.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -110,6 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--force", action="store_true", help="rebuild even if the tag exists")
     build.add_argument("--verbose", "-v", action="store_true", help="print the docker build log")
     build.set_defaults(func=_sandbox_build)
+
+    problems = sub.add_parser("problems", help="problem packs").add_subparsers(dest="problems_command", required=True)
+    check = problems.add_parser("check", help="validate packs (a pack folder, or a folder of packs)")
+    check.add_argument("path", nargs="?", default=None, help="default: CLARIFY_PROBLEMS_DIR or the shipped packs")
+    check.set_defaults(func=_problems_check)
+    problems.add_parser("list", help="list the packs").set_defaults(func=_problems_list)
 
     recording = sub.add_parser("recording", help="session recordings").add_subparsers(dest="rec_command", required=True)
     imp = recording.add_parser("import", help="load a JSON-lines recording (from /recording) into a running server")

@@ -129,6 +129,18 @@ class Room:
             self.on_update(peer, update)
         self._broadcast(create_update_message(update), exclude=peer)
 
+    def seed(self, peer: Peer, text: str) -> None:
+        """Insert ``text`` as ``peer`` (the server): applied, recorded and broadcast like an edit."""
+        if not text:
+            return
+        scratch = Doc()
+        scratch.get(TEXT_NAME, type=Text).insert(0, text)
+        update = scratch.get_update(self.doc.get_state())
+        self.doc.apply_update(update)
+        if self.on_update is not None:
+            self.on_update(peer, update)
+        self._broadcast(create_update_message(update))
+
     def _receive_awareness(self, peer: Peer, message: bytes) -> None:
         payload = _read_exact(message, 1)
         entries = _parse_awareness(payload)

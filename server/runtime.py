@@ -17,6 +17,7 @@ from typing import Any
 
 import anyio
 
+from problems import Problem
 from sandbox import CapacityReached, Kernel, KernelPool, SandboxError
 from server.collab import Peer, Room
 from server.document import checkpoint_event, rebuild_doc
@@ -27,6 +28,7 @@ from server.sessions import SessionInfo, SessionStore, now_ms
 log = logging.getLogger(__name__)
 
 RUN_ROLES = frozenset({"interviewer", "candidate"})
+STAFF_ROLES = frozenset({"interviewer", "observer"})
 CHECKPOINT_EVERY = 200
 MAX_HISTORY_RUNS = 200
 
@@ -86,8 +88,17 @@ class Run:
 class SessionRuntime:
     """Everything live about one session."""
 
-    def __init__(self, info: SessionInfo, recorder: Recorder, pool: KernelPool, room: Room, runs: list[Run]) -> None:
+    def __init__(
+        self,
+        info: SessionInfo,
+        recorder: Recorder,
+        pool: KernelPool,
+        room: Room,
+        runs: list[Run],
+        problem: Problem | None = None,
+    ) -> None:
         self.info = info
+        self.problem = problem
         self.recorder = recorder
         self.pool = pool
         self.room = room
@@ -124,10 +135,12 @@ class SessionRuntime:
                 log.info("session %s: dropping a slow %s events peer", self.info.id, peer.role)
 
     def hello(self, peer: EventPeer) -> dict[str, Any]:
+        """The greeting for a new connection, filtered by role (see :func:`problem_view`)."""
         return {
             "type": "hello",
             "role": peer.role,
             "session": self.info.to_json(),
+            "problem": problem_view(self.problem, peer.role),
             "kernel": {"state": self.kernel_state},
             "runs": [r.to_json() for r in self.runs],
             "queue": [r.id for r in self._queue_snapshot()],
@@ -180,7 +193,12 @@ class SessionRuntime:
             return self.kernel
         try:
             if self.kernel is None:
-                self.kernel = await self.pool.acquire()
+                kernel = await self.pool.acquire()
+                self.kernel = kernel
+                if self.problem is not None:
+                    setup = await kernel.load_problem(self.problem.data_dir, self.problem.setup)
+                    if setup is not None and setup.status != "ok":
+                        log.warning("session %s: setup of %s failed: %s", self.info.id, self.problem.id, setup.reason)
             else:
                 self._set_kernel_state("restarting", self.kernel.death_reason)
                 await self.kernel.restart()
@@ -252,6 +270,21 @@ class SessionRuntime:
             await self.pool.release(kernel)
 
 
+def problem_view(problem: Problem | None, role: str) -> dict[str, Any] | None:
+    """What of a problem a role may receive: the only place that filters problem content.
+
+    Everyone gets the brief and starter code; staff (interviewer, observer) also get the
+    hidden constraints and the rubric. Candidates and reviewers on a live socket never do.
+    """
+    if problem is None:
+        return None
+    view: dict[str, Any] = {**problem.summary(), "brief": problem.brief, "starter": problem.starter}
+    if role in STAFF_ROLES:
+        view["constraints"] = [c.model_dump() for c in problem.meta.constraint]
+        view["rubric"] = [d.model_dump() for d in problem.meta.rubric]
+    return view
+
+
 def runs_from_events(events: list[Event]) -> list[Run]:
     """Rebuild the run history from a recording (after a server restart)."""
     runs: dict[int, Run] = {}
@@ -274,7 +307,10 @@ def runs_from_events(events: list[Event]) -> list[Run]:
 class Runtimes:
     """The live sessions this instance serves; ``async with`` owns their worker tasks."""
 
-    def __init__(self, store: SessionStore, recorder: Recorder, pool: KernelPool) -> None:
+    def __init__(
+        self, store: SessionStore, recorder: Recorder, pool: KernelPool, problems: dict[str, Problem] | None = None
+    ) -> None:
+        self.problems = problems or {}
         self.store = store
         self.recorder = recorder
         self.pool = pool
@@ -308,7 +344,14 @@ class Runtimes:
                 return rt
             await self.recorder.flush(timeout=2.0)
             events = await self.recorder.read(info.id)
-            rt = SessionRuntime(info, self.recorder, self.pool, Room(rebuild_doc(events)), runs_from_events(events))
+            rt = SessionRuntime(
+                info,
+                self.recorder,
+                self.pool,
+                Room(rebuild_doc(events)),
+                runs_from_events(events),
+                problem=self.problems.get(info.problem),
+            )
             self._live[info.id] = rt
             assert self._tg is not None
             self._tg.start_soon(rt.run_worker)

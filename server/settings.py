@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     events_burst: int = Field(30, description="Events-socket messages a client may send in a burst.")
     events_per_second: float = Field(10.0, description="Sustained events-socket messages per second per client.")
     events_strikes: int = Field(50, description="Rate-limited messages tolerated before the socket is closed.")
+    problems_dir: Path | None = Field(
+        None, description="Problem packs to serve (default: the packs shipped with Clarify)."
+    )
     base_image: str = Field(DEFAULT_BASE_IMAGE, description="Base image the kernel image is built on.")
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig, description="Kernel containment and pool.")
 
