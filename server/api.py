@@ -8,12 +8,14 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 from server.collab import Peer
 from server.document import text_at
 from server.errors import ClarifyError, Forbidden, InvalidInput, Unauthorized
+from server.errors import NotFound as NotFoundError
 from server.recording import Event
+from server.scorecard import comparison, render_html, session_scorecard
 
 STAFF_ROLES = frozenset({"interviewer", "observer"})
 REPLAY_ROLES = frozenset({"interviewer", "observer", "reviewer"})
@@ -205,8 +207,31 @@ async def document(request: Request) -> JSONResponse:
     return JSONResponse({"session": info.id, "at": at, "text": text_at(events)})
 
 
-async def scorecard(request: Request) -> JSONResponse:
+async def _card(request: Request, info: Any) -> dict[str, Any]:
+    state = request.state.clarify
+    problem = state.problems.get(info.problem)
+    if problem is None:
+        raise NotFoundError("this session has no problem, so it has no scorecard")
+    await state.recorder.flush(timeout=2.0)
+    events = await state.recorder.read(info.id)
+    return session_scorecard(problem, events, info.to_json())
+
+
+async def scorecard(request: Request) -> Response:
+    """Staff/reviewer: the scorecard as JSON, or a readable page with ``Accept: text/html``."""
     info, _ = await session_role(request, REPLAY_ROLES)
-    return JSONResponse(
-        {"session": info.id, "status": "pending", "message": "scoring arrives with the problems and clarify issue"}
-    )
+    card = await _card(request, info)
+    if "text/html" in request.headers.get("accept", ""):
+        return HTMLResponse(render_html(card))
+    return JSONResponse(card)
+
+
+async def compare(request: Request) -> JSONResponse:
+    """Staff: every candidate who worked on one problem, constraint by constraint."""
+    require_admin(request)
+    state = request.state.clarify
+    problem = state.problems.get(request.path_params["problem_id"])
+    if problem is None:
+        raise NotFoundError("no such problem")
+    cards = [await _card(request, info) for info in await state.store.list() if info.problem == problem.id]
+    return JSONResponse(comparison(problem, cards))

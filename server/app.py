@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         Route("/healthz", api.healthz),
         Route("/api/problems", api.list_problems),
+        Route("/api/problems/{problem_id}/comparison", api.compare),
         Route("/api/sessions", api.create_session, methods=["POST"]),
         Route("/api/recordings", api.import_recording, methods=["POST"]),
         Route("/api/sessions/{session_id}", api.get_session),

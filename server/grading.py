@@ -79,8 +79,9 @@ async def run_checks(
     events, result = await kernel.run(
         _RUNNER % (_MARKER, [c.function for c in checks]), store_history=False, timeout=cell_timeout * 2
     )
-    line = next((ln for e in events if isinstance(e, Stream) for ln in e.text.splitlines()
-                 if ln.startswith(_MARKER)), None)  # fmt: skip
+    line = next(
+        (ln for e in events if isinstance(e, Stream) for ln in e.text.splitlines() if ln.startswith(_MARKER)), None
+    )
     if line is None:
         reason = result.reason or "no result line"
         return [CheckResult(c.id, c.constraint, False, f"the checks did not finish: {reason}") for c in checks]

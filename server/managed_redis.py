@@ -79,10 +79,26 @@ class ManagedRedis:
         pidfile = self.directory / "redis.pid"
         _stop_stale(pidfile)
         args = [
-            exe, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory.resolve()),
-            "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--daemonize", "no",
-            "--logfile", "redis.log", "--protected-mode", "yes",
-        ]  # fmt: skip
+            exe,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.directory.resolve()),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--save",
+            "",
+            "--daemonize",
+            "no",
+            "--logfile",
+            "redis.log",
+            "--protected-mode",
+            "yes",
+        ]
         self._proc = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent
         )

@@ -19,6 +19,8 @@ import anyio
 
 from problems import Problem
 from sandbox import CapacityReached, Kernel, KernelPool, SandboxError
+from server.audience import ALL, STAFF_ROLES, Audience, visible_to
+from server.clarify.session import ClarifySession
 from server.collab import Peer, Room
 from server.document import checkpoint_event, rebuild_doc
 from server.errors import SessionEnded
@@ -28,7 +30,6 @@ from server.sessions import SessionInfo, SessionStore, now_ms
 log = logging.getLogger(__name__)
 
 RUN_ROLES = frozenset({"interviewer", "candidate"})
-STAFF_ROLES = frozenset({"interviewer", "observer"})
 CHECKPOINT_EVERY = 200
 MAX_HISTORY_RUNS = 200
 
@@ -96,9 +97,15 @@ class SessionRuntime:
         room: Room,
         runs: list[Run],
         problem: Problem | None = None,
+        events: list[Event] | None = None,
     ) -> None:
         self.info = info
         self.problem = problem
+        self.event_count = len(events or [])
+        self.clarify: ClarifySession | None = None
+        if problem is not None:
+            self.clarify = ClarifySession(problem, self.record, self.broadcast, self.t)
+            self.clarify.replay(events or [])
         self.recorder = recorder
         self.pool = pool
         self.room = room
@@ -117,19 +124,28 @@ class SessionRuntime:
     def t(self) -> int:
         return max(0, now_ms() - self.info.created_ms)
 
-    def record(self, type_: str, role: str = "system", actor: str = "", **payload: Any) -> None:
-        self.recorder.append(self.info.id, Event(self.t(), type_, role, actor, payload))
+    def record(self, type_: str, role: str = "system", actor: str = "", **payload: Any) -> int:
+        """Append an event to the recording; returns its index (evidence for the scorecard)."""
+        return self._append(Event(self.t(), type_, role, actor, payload))
+
+    def _append(self, event: Event) -> int:
+        self.recorder.append(self.info.id, event)
+        self.event_count += 1
+        return self.event_count - 1
 
     def _record_update(self, peer: Peer, update: bytes) -> None:
-        self.recorder.append(self.info.id, Event.doc_update(self.t(), peer.role, peer.actor, update))
+        self._append(Event.doc_update(self.t(), peer.role, peer.actor, update))
         if self.room.updates_since_checkpoint >= CHECKPOINT_EVERY:
             self.room.updates_since_checkpoint = 0
-            self.recorder.append(self.info.id, checkpoint_event(self.t(), self.room.doc))
+            self._append(checkpoint_event(self.t(), self.room.doc))
 
     # -- events fan-out -------------------------------------------------------------------
 
-    def broadcast(self, message: dict[str, Any]) -> None:
+    def broadcast(self, message: dict[str, Any], audience: Audience = ALL) -> None:
+        """Send to every events connection that may receive ``audience`` (see visible_to)."""
         for peer in list(self.event_peers):
+            if not visible_to(audience, peer.role):
+                continue
             if not peer.send(message):
                 self.event_peers.discard(peer)
                 log.info("session %s: dropping a slow %s events peer", self.info.id, peer.role)
@@ -141,6 +157,7 @@ class SessionRuntime:
             "role": peer.role,
             "session": self.info.to_json(),
             "problem": problem_view(self.problem, peer.role),
+            "clarify": self.clarify.view(peer.role) if self.clarify else None,
             "kernel": {"state": self.kernel_state},
             "runs": [r.to_json() for r in self.runs],
             "queue": [r.id for r in self._queue_snapshot()],
@@ -238,6 +255,8 @@ class SessionRuntime:
                 run.state = "running"
                 self.broadcast({"type": "run.started", "run": run.id})
                 self.record("run.started", run=run.id)
+                if self.clarify is not None:
+                    self.clarify.note_run(self.t())
                 self.kernel_state = "busy"
                 async for event in execution:
                     payload = event.to_json()
@@ -261,6 +280,25 @@ class SessionRuntime:
             await self._ensure_kernel()  # announced, then restarted (setup runs again)
         elif self.kernel_state != "idle":
             self._set_kernel_state("idle")
+
+    async def run_checks(self, actor: str) -> None:
+        """Run the problem's hidden checks on the current code in a separate grading kernel."""
+        if self.clarify is None or self.problem is None:
+            return
+        from server.grading import run_checks
+
+        self.broadcast({"type": "checks.started"}, "staff")
+        code = str(self.room.text)
+        try:
+            kernel = await self.pool.acquire()
+        except SandboxError as exc:
+            self.broadcast({"type": "error", "message": f"hidden checks could not start: {exc.reason}"}, "staff")
+            return
+        try:
+            results = await run_checks(kernel, self.problem, code)
+        finally:
+            await self.pool.release(kernel)
+        self.clarify.set_checks([r.to_json() for r in results], actor)
 
     async def close(self) -> None:
         """Stop running and release the kernel (the session ended or the server is stopping)."""
@@ -351,6 +389,7 @@ class Runtimes:
                 Room(rebuild_doc(events)),
                 runs_from_events(events),
                 problem=self.problems.get(info.problem),
+                events=events,
             )
             self._live[info.id] = rt
             assert self._tg is not None
@@ -361,6 +400,7 @@ class Runtimes:
         return self._live.get(session_id)
 
     async def end(self, session_id: str) -> None:
+        """End a live session: disconnect everyone, release its kernel, run the hidden checks."""
         rt = self._live.pop(session_id, None)
         if rt is None:
             return
@@ -372,6 +412,14 @@ class Runtimes:
         for peer in list(rt.room.peers):
             peer.send(None)
         await rt.close()
+        if rt.clarify is not None:
+            assert self._tg is not None
+            self._tg.start_soon(rt.run_checks, "end")
+
+    def spawn(self, fn: Any, *args: Any) -> None:
+        """Run a background job owned by the runtimes (cancelled at shutdown)."""
+        assert self._tg is not None
+        self._tg.start_soon(fn, *args)
 
     @contextlib.asynccontextmanager
     async def connected(self, rt: SessionRuntime, peer: EventPeer) -> AsyncIterator[None]:

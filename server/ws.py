@@ -20,7 +20,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server.collab import Peer
 from server.errors import ClarifyError, Forbidden, InvalidInput, SessionEnded
-from server.runtime import RUN_ROLES, EventPeer, SessionRuntime
+from server.runtime import RUN_ROLES, EventPeer, Runtimes, SessionRuntime
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ async def events_endpoint(ws: WebSocket) -> None:
                         peer.send({"type": "error", "message": "too many messages; slow down"})
                         continue
                     try:
-                        await _handle_event(rt, peer, raw)
+                        await _handle_event(rt, peer, raw, runtimes)
                     except ClarifyError as exc:
                         peer.send(
                             {"type": "error", "message": exc.message, **({"field": exc.field} if exc.field else {})}
@@ -213,7 +213,10 @@ def _parse(raw: str | bytes | None) -> dict[str, Any]:
     return msg
 
 
-async def _handle_event(rt: SessionRuntime, peer: EventPeer, raw: str | bytes | None) -> None:
+CLARIFY_KINDS = frozenset({"ask", "answer", "dismiss", "mark", "reveal", "note", "rate", "mode"})
+
+
+async def _handle_event(rt: SessionRuntime, peer: EventPeer, raw: str | bytes | None, runtimes: Runtimes) -> None:
     msg = _parse(raw)
     kind = msg["type"]
     if kind in ("run", "interrupt", "restart"):
@@ -229,6 +232,16 @@ async def _handle_event(rt: SessionRuntime, peer: EventPeer, raw: str | bytes | 
         else:
             await rt.restart(peer.role, peer.actor)
         return
-    if kind in ("ask", "answer", "mark", "note", "rate"):
-        raise InvalidInput(f"'{kind}' is not available yet in this version", field="type")
+    if kind in CLARIFY_KINDS:
+        if rt.clarify is None:
+            raise InvalidInput("this session has no problem, so there is nothing to clarify", field="type")
+        rt.clarify.handle(kind, msg, peer.role, peer.actor)
+        return
+    if kind == "checks":
+        if peer.role != "interviewer":
+            raise Forbidden(f"the {peer.role} role cannot run hidden checks")
+        if rt.clarify is None:
+            raise InvalidInput("this session has no problem, so it has no hidden checks", field="type")
+        runtimes.spawn(rt.run_checks, peer.actor)
+        return
     raise InvalidInput(f"unknown message type {kind!r}", field="type")

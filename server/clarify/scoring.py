@@ -1,0 +1,106 @@
+"""The scorecard: discovery, hidden checks and ratings combined, every figure with its evidence.
+
+Discovery (documented, configurable through :class:`ScoringConfig`):
+
+    credit(c) = 0                                  if c was not discovered, or was volunteered
+              = how_factor * time_factor * run_factor   otherwise
+    how_factor  = 1.0 typed or asked out loud, 0.5 found through a failing run
+    time_factor = max(floor, 1 - t / horizon)      horizon = the problem's minutes; earlier counts more
+    run_factor  = 1.0 before the first run, after_run otherwise
+    discovery   = 100 * Σ weight(c) * credit(c) / Σ weight(c)
+
+Checks = 100 * weighted share of passed hidden checks (weights from their constraints);
+ratings = 100 * (mean rating - 1) / 3. Overall is the weighted mean of the parts that exist,
+and the band follows from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from problems import Problem
+from server.clarify.ledger import Ledger
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    """Knobs of the formula above."""
+
+    floor: float = 0.25
+    after_run: float = 0.7
+    check_factor: float = 0.5
+    weights: Mapping[str, float] = field(default_factory=lambda: {"discovery": 0.5, "checks": 0.25, "ratings": 0.25})
+    bands: Sequence[tuple[float, str]] = ((80, "strong yes"), (65, "yes"), (45, "lean no"), (0, "no"))
+
+
+def discovery_credit(ledger: Ledger, constraint: str, horizon_ms: int, cfg: ScoringConfig) -> float:
+    d = ledger.entries.get(constraint)
+    if d is None or d.how == "volunteered":
+        return 0.0
+    how = cfg.check_factor if d.how == "check" else 1.0
+    time_factor = max(cfg.floor, 1.0 - d.t / horizon_ms) if horizon_ms > 0 else 1.0
+    return how * time_factor * (1.0 if d.before_first_run else cfg.after_run)
+
+
+def scorecard(
+    problem: Problem,
+    ledger: Ledger,
+    checks: Sequence[Mapping[str, Any]] | None = None,
+    ratings: Mapping[str, Mapping[str, Any]] | None = None,
+    cfg: ScoringConfig | None = None,
+) -> dict[str, Any]:
+    """The scorecard as JSON-ready data.
+
+    ``checks`` are results (``id``, ``constraint``, ``passed``, ``detail``, ``event``);
+    ``ratings`` map a rubric dimension to ``{"score": 1-4, "event": index, "t": ms}``.
+    """
+    cfg = cfg or ScoringConfig()
+    horizon = problem.meta.minutes * 60_000
+    weights = {c.id: c.weight for c in problem.meta.constraint}
+    rows = []
+    for c in problem.meta.constraint:
+        d = ledger.entries.get(c.id)
+        credit = discovery_credit(ledger, c.id, horizon, cfg)
+        rows.append(
+            {
+                "constraint": c.id,
+                "title": c.title,
+                "category": c.category,
+                "weight": c.weight,
+                "discovered": d is not None,
+                "how": d.how if d else None,
+                "t": d.t if d else None,
+                "before_first_run": d.before_first_run if d else None,
+                "credit": round(credit, 3),
+                "evidence": {"event": d.event, "t": d.t} if d else None,
+            }
+        )
+    total_w = sum(weights.values()) or 1.0
+    parts: dict[str, float] = {
+        "discovery": round(100 * sum(weights[r["constraint"]] * r["credit"] for r in rows) / total_w, 1)
+    }
+    check_rows = list(checks or [])
+    if check_rows:
+        cw = sum(weights.get(r["constraint"], 1.0) for r in check_rows) or 1.0
+        passed = sum(weights.get(r["constraint"], 1.0) for r in check_rows if r["passed"])
+        parts["checks"] = round(100 * passed / cw, 1)
+    rating_rows = dict(ratings or {})
+    valid = [r["score"] for r in rating_rows.values() if isinstance(r.get("score"), int | float)]
+    if valid:
+        parts["ratings"] = round(100 * (sum(valid) / len(valid) - 1) / 3, 1)
+    used = {k: cfg.weights[k] for k in parts}
+    overall = round(sum(parts[k] * w for k, w in used.items()) / (sum(used.values()) or 1.0), 1)
+    band = next(name for threshold, name in cfg.bands if overall >= threshold)
+    return {
+        "problem": problem.id,
+        "formula": __doc__,
+        "discovery": rows,
+        "first_run_t": ledger.first_run_t,
+        "checks": check_rows,
+        "ratings": rating_rows,
+        "parts": parts,
+        "overall": overall,
+        "band": band,
+    }

@@ -1,0 +1,92 @@
+"""Matching, ledger and scoring: pure domain logic, no servers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from problems import load_pack
+from server.clarify.ledger import Ledger
+from server.clarify.matcher import LexicalMatcher, evaluate, terms
+from server.clarify.scoring import ScoringConfig, scorecard
+from tests.problems.packs import write_pack
+
+
+@pytest.fixture
+def problem(tmp_path: Path):
+    return load_pack(write_pack(tmp_path))
+
+
+def test_terms_fold_synonyms_and_stem() -> None:
+    assert terms("How FAST does it need to be?") == terms("is it slow?") == terms("latency")
+    assert terms("Are there duplicates?") == terms("any dupes") == terms("duplicate")
+    assert terms("the and of") == []
+
+
+def test_matcher_ranks_the_right_constraint_first(problem) -> None:
+    m = LexicalMatcher(problem.meta.constraint)
+    assert m.suggest("Are the listings all in English, or other languages too?")[0].constraint == "multilingual"
+    assert m.suggest("How quickly must a new listing be checked?")[0].constraint == "latency-budget"
+    assert m.suggest("") == [] and m.suggest("the and of") == []
+    top = m.suggest("is there a latency budget in milliseconds?")[0]
+    assert 0 < top.confidence <= 1
+
+
+def test_matcher_evaluation_counts_precision_and_recall(problem) -> None:
+    m = LexicalMatcher(problem.meta.constraint, threshold=0.3)
+    stats = evaluate(
+        m,
+        [
+            ("which languages appear in listings?", "multilingual"),
+            ("how fast must it be?", "latency-budget"),
+            ("can I use pandas?", ""),
+        ],
+    )
+    assert stats["positives"] == 2
+    assert 0 <= stats["precision"] <= 1 and 0 <= stats["recall"] <= 1
+
+
+def test_ledger_first_discovery_wins_and_volunteered_stays_volunteered() -> None:
+    ledger = Ledger(["a", "b", "c"])
+    assert ledger.discover("a", "typed", 1000, 3).before_first_run is True
+    ledger.note_run(5000)
+    ledger.note_run(9000)
+    assert ledger.first_run_t == 5000
+    assert ledger.discover("b", "volunteered", 6000, 7).before_first_run is False
+    assert ledger.discover("b", "typed", 7000, 8) is None
+    assert ledger.discover("nope", "typed", 1, 1) is None
+    assert ledger.discover("c", "guessed", 1, 1) is None  # type: ignore[arg-type]
+    assert ledger.entries["b"].how == "volunteered"
+    assert ledger.to_json()["constraints"]["c"] is None
+
+
+def test_scoring_rewards_early_discovery_and_ignores_volunteered(problem) -> None:
+    early, late, told = (
+        Ledger(["multilingual", "latency-budget"]),
+        Ledger(["multilingual", "latency-budget"]),
+        Ledger(["multilingual", "latency-budget"]),
+    )
+    early.discover("multilingual", "typed", 60_000, 1)
+    late.note_run(30_000)
+    late.discover("multilingual", "typed", 1_800_000, 1)
+    told.discover("multilingual", "volunteered", 60_000, 1)
+    s_early = scorecard(problem, early)["parts"]["discovery"]
+    s_late = scorecard(problem, late)["parts"]["discovery"]
+    s_told = scorecard(problem, told)["parts"]["discovery"]
+    assert s_early > s_late > s_told == 0
+    # weights: multilingual 2 of 3 total; 1 minute into 45 → time factor 44/45
+    assert s_early == pytest.approx(round(100 * 2 * (1 - 60_000 / 2_700_000) / 3, 1))
+
+
+def test_scorecard_combines_parts_and_names_evidence(problem) -> None:
+    ledger = Ledger(["multilingual", "latency-budget"])
+    ledger.discover("latency-budget", "aloud", 30_000, 12)
+    checks = [{"id": "finds-duplicates", "constraint": "multilingual", "passed": True, "detail": "ok"}]
+    ratings = {"framing": {"score": 4, "event": 20, "t": 90_000}}
+    card = scorecard(problem, ledger, checks, ratings, ScoringConfig())
+    row = next(r for r in card["discovery"] if r["constraint"] == "latency-budget")
+    assert row["evidence"] == {"event": 12, "t": 30_000} and row["how"] == "aloud"
+    assert card["parts"]["checks"] == 100.0 and card["parts"]["ratings"] == 100.0
+    assert card["band"] in ("strong yes", "yes", "lean no", "no")
+    assert "volunteered" in card["formula"]
