@@ -1,0 +1,13 @@
+# %%
+import numpy as np
+import pandas as pd
+
+tickets = pd.read_csv("/data/tickets.csv", parse_dates=["created_at"])
+print(tickets.shape)
+tickets.head()
+
+
+# %%
+def predict_escalation(df: pd.DataFrame) -> np.ndarray:
+    """One score per ticket in ``df``; higher means more likely to escalate."""
+    raise NotImplementedError
