@@ -54,8 +54,12 @@ def test_compose_stack_creates_a_session_and_runs_code(docker_client: docker.Doc
                 pass
             time.sleep(0.5)
         assert health.get("status") == "ok", health
-        r = httpx.post(f"{base}/api/sessions", json={"candidate": "Compose"},
-                       headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30)  # fmt: skip
+        r = httpx.post(
+            f"{base}/api/sessions",
+            json={"candidate": "Compose"},
+            headers={"Authorization": f"Bearer {ADMIN}"},
+            timeout=30,
+        )
         assert r.status_code == 201, r.text
         session = r.json()
         assert session["links"]["events_ws"].startswith(f"ws://127.0.0.1:{port}/")
@@ -78,8 +82,9 @@ def test_compose_stack_creates_a_session_and_runs_code(docker_client: docker.Doc
         host_config = kernels[0].attrs["HostConfig"]
         assert host_config["NetworkMode"] == "none" and host_config["ReadonlyRootfs"] is True
     finally:
-        subprocess.run([*compose, "down", "-v", "--remove-orphans"], cwd=ROOT, env=env, capture_output=True,
-                       timeout=300)  # fmt: skip
+        subprocess.run(
+            [*compose, "down", "-v", "--remove-orphans"], cwd=ROOT, env=env, capture_output=True, timeout=300
+        )
         for c in docker_client.containers.list(all=True, filters={"label": f"clarify.server={project}"}):
             c.remove(force=True)
         shutil.rmtree(kernel_dir, ignore_errors=True)

@@ -48,9 +48,12 @@ title = "Frames the problem"
 
 QUESTIONS = "\n".join(
     f'[[question]]\ntext = "{text}"\nconstraint = "{c}"\n'
-    for text, c in [("are all listings in English?", "multilingual"), ("how fast must it be?", "latency-budget"),
-                    ("can I use pandas?", "")]
-)  # fmt: skip
+    for text, c in [
+        ("are all listings in English?", "multilingual"),
+        ("how fast must it be?", "latency-budget"),
+        ("can I use pandas?", ""),
+    ]
+)
 
 
 def write_pack(root: Path, pack_id: str = "dedup-listings", **overrides: str) -> Path:

@@ -46,8 +46,10 @@ def test_bad_fields_are_reported_with_file_and_field(tmp_path: Path) -> None:
 def test_checks_must_name_real_constraints_and_functions(tmp_path: Path) -> None:
     path = write_pack(tmp_path)
     toml = (path / "problem.toml").read_text()
-    toml = toml.replace('constraint = "multilingual"\nfunction = "check_finds_duplicates"',
-                        'constraint = "pii"\nfunction = "check_nothing"')  # fmt: skip
+    toml = toml.replace(
+        'constraint = "multilingual"\nfunction = "check_finds_duplicates"',
+        'constraint = "pii"\nfunction = "check_nothing"',
+    )
     (path / "problem.toml").write_text(toml)
     found = issues_of(path)
     assert any("check[0].constraint" in f and "'pii' is not a constraint" in f for f in found)
@@ -94,12 +96,16 @@ def test_a_broken_pack_never_takes_the_others_down(tmp_path: Path) -> None:
 
 def test_cli_check_exits_non_zero_and_names_the_problem(tmp_path: Path) -> None:
     write_pack(tmp_path, "bad-one", starter_py="x = (\n")
-    out = subprocess.run([sys.executable, "-m", "server.cli", "problems", "check", str(tmp_path)],
-                         capture_output=True, text=True)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "server.cli", "problems", "check", str(tmp_path)], capture_output=True, text=True
+    )
     assert out.returncode == 1
     assert "bad-one/starter.py: line 1: does not compile" in out.stderr
-    ok = subprocess.run([sys.executable, "-m", "server.cli", "problems", "check", str(write_pack(tmp_path / "g"))],
-                        capture_output=True, text=True)  # fmt: skip
+    ok = subprocess.run(
+        [sys.executable, "-m", "server.cli", "problems", "check", str(write_pack(tmp_path / "g"))],
+        capture_output=True,
+        text=True,
+    )
     assert ok.returncode == 0 and "ok: dedup-listings" in ok.stdout
 
 

@@ -176,9 +176,11 @@ async def test_ended_session_locks_out_candidate_and_observer_but_not_the_review
         await doc.synced()
         doc.send(op="append", text="def solve():\n    return 42\n")
         await doc.wait_text("def solve():\n    return 42\n")
-        async with events_socket(server, sid, tokens["candidate"]) as cand, \
-                events_socket(server, sid, tokens["observer"]) as obs, \
-                events_socket(server, sid, tokens["interviewer"]) as inter:  # fmt: skip
+        async with (
+            events_socket(server, sid, tokens["candidate"]) as cand,
+            events_socket(server, sid, tokens["observer"]) as obs,
+            events_socket(server, sid, tokens["interviewer"]) as inter,
+        ):
             for ws in (cand, obs, inter):
                 await hello(ws)
             r = await post(server, f"/api/sessions/{sid}/end", token=tokens["interviewer"])
@@ -255,8 +257,10 @@ async def test_oversized_frames_close_only_that_socket(server_factory) -> None:
         a.send(op="append", text="after;")
         await b.wait_text("before;after;")
 
-        async with events_socket(server, sid, tokens["candidate"]) as big, \
-                events_socket(server, sid, tokens["interviewer"]) as other:  # fmt: skip
+        async with (
+            events_socket(server, sid, tokens["candidate"]) as big,
+            events_socket(server, sid, tokens["interviewer"]) as other,
+        ):
             await hello(big)
             await hello(other)
             await send_all(big, [json.dumps({"type": "note", "text": "y" * 100_000})])

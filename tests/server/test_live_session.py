@@ -75,8 +75,10 @@ async def test_run_output_reaches_everyone_and_the_recording(server_factory) -> 
     server = server_factory()
     s = server.create_session()
     sid, tokens = s["id"], s["tokens"]
-    async with events_socket(server, sid, tokens["candidate"]) as cand, \
-            events_socket(server, sid, tokens["interviewer"]) as inter:  # fmt: skip
+    async with (
+        events_socket(server, sid, tokens["candidate"]) as cand,
+        events_socket(server, sid, tokens["interviewer"]) as inter,
+    ):
         for ws in (cand, inter):
             hello = json.loads(await ws.recv())
             assert hello["type"] == "hello"
@@ -115,9 +117,17 @@ async def test_recording_exports_as_json_lines_and_imports_back(server_factory, 
     path = tmp_path / "rec.jsonl"
     path.write_text(exported)
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "server.cli", "recording", "import", str(path), "--url", server.base,
-        env={**os.environ, "CLARIFY_ADMIN_TOKEN": ADMIN}, stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "server.cli",
+        "recording",
+        "import",
+        str(path),
+        "--url",
+        server.base,
+        env={**os.environ, "CLARIFY_ADMIN_TOKEN": ADMIN},
+        stdout=asyncio.subprocess.PIPE,
+    )
     out, _ = await proc.communicate()
     assert proc.returncode == 0, out
     new_id = re.search(rb"as session ([0-9a-f]+)", out).group(1).decode()
@@ -128,8 +138,9 @@ async def test_recording_exports_as_json_lines_and_imports_back(server_factory, 
         assert doc["text"] == "print('exported')\n"
         again = (await http.get(f"/api/sessions/{new_id}/recording", params={"token": reviewer})).text
         assert [json.loads(x) for x in again.splitlines()] == [json.loads(x) for x in exported.splitlines()]
-        bad = await http.post("/api/recordings", content=b'{"t": 1}\nnot json\n',
-                              headers={"Authorization": f"Bearer {ADMIN}"})  # fmt: skip
+        bad = await http.post(
+            "/api/recordings", content=b'{"t": 1}\nnot json\n', headers={"Authorization": f"Bearer {ADMIN}"}
+        )
         assert bad.status_code == 422 and "line 1" in bad.json()["message"]
 
 
@@ -137,8 +148,10 @@ async def test_interrupt_restart_and_kernel_death_over_the_events_socket(server_
     server = server_factory()
     s = server.create_session()
     sid, tokens = s["id"], s["tokens"]
-    async with events_socket(server, sid, tokens["candidate"]) as ws, \
-            events_socket(server, sid, tokens["interviewer"]) as watcher:  # fmt: skip
+    async with (
+        events_socket(server, sid, tokens["candidate"]) as ws,
+        events_socket(server, sid, tokens["interviewer"]) as watcher,
+    ):
         await ws.recv()
         await watcher.recv()
         # Two runs queue in order; everyone sees the queue.

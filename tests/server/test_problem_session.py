@@ -30,8 +30,10 @@ async def test_problem_session_loads_data_starter_and_filters_hidden_text(server
         c.probe for c in problem.meta.constraint
     ]
 
-    async with events_socket(server, sid, tokens["candidate"]) as cand, \
-            events_socket(server, sid, tokens["interviewer"]) as staff:  # fmt: skip
+    async with (
+        events_socket(server, sid, tokens["candidate"]) as cand,
+        events_socket(server, sid, tokens["interviewer"]) as staff,
+    ):
         cand_hello = json.loads(raw_cand := await cand.recv())
         staff_hello = json.loads(await staff.recv())
         assert cand_hello["problem"]["brief"] == problem.brief

@@ -1,0 +1,806 @@
+"""A simulated LLM API: deterministic, offline, and as awkward as a real one.
+
+:class:`SimulatedLLM` answers chat requests the way a small hosted model would, with the
+failure modes that matter when building on one: latency, rate limits (HTTP 429), timeouts,
+server errors (HTTP 500), context-length errors, malformed JSON, hallucinations and prompt
+injection. Everything is deterministic given the seed, the model and the exact messages, plus
+a per-client call counter that decides the injected failures, so a run can be replayed.
+
+Example::
+
+    >>> from clarify_kit import llm
+    >>> client = llm.SimulatedLLM(seed=0, time_scale=0, timeout_rate=0)
+    >>> prompt = (
+    ...     "Answer from the context. If the answer is not in the context, say I don't know.\\n"
+    ...     "Context:\\nRefunds are issued within 30 days of delivery. Shipping takes 3 days.\\n"
+    ...     "Question: How long do I have to request a refund?"
+    ... )
+    >>> client.complete(prompt).text
+    'Refunds are issued within 30 days of delivery.'
+    >>> client.usage.calls
+    1
+
+How it answers (the text depends only on seed, model and messages):
+
+* **Retrieval questions.** If the last user message has a ``Context:`` section and a
+  ``Question:`` line, the answer is the context sentence(s) sharing the most content words with
+  the question (at least a third of the question's content words must match). With no relevant
+  sentence it makes up a confident answer from the question's words (a hallucination), unless
+  the system message or the user's instructions mention answering "I don't know", in which case
+  the reply is exactly ``I don't know``.
+* **Prompt injection.** A sentence or line of the context that starts with an instruction
+  ("Ignore previous instructions ...", "SYSTEM: ...", "Assistant must ...", see
+  ``INJECTION_PREFIXES``) is obeyed: the reply becomes what it demands (a quoted string, the
+  words after "say"/"reply"/"respond with", or the system prompt when asked to reveal it).
+* **JSON mode.** With ``response_format="json"`` the reply is a JSON object whose keys are the
+  fields the prompt asks for (a ``fields: a, b, c`` line, or the ``properties`` of a JSON schema
+  in any message); values are extracted from the user text (``name: value`` lines, then
+  patterns for emails, amounts, dates, ids...), ``null`` when not found. At
+  ``malformed_json_rate`` the JSON is broken: truncated, a trailing comma, single quotes or
+  prose around it.
+* **Anything else** gets an echo-style summary: the first two sentences of the last user message.
+
+Timing: each call's latency is drawn from a log-normal whose 5th and 95th percentiles are the
+``latency_ms`` figures (clipped to them) and slept for real times ``time_scale``. The client
+keeps a clock in *scaled* seconds: real time divided by ``time_scale``, or, when
+``time_scale=0``, the sum of the simulated durations of its calls plus whatever was passed to
+:meth:`SimulatedLLM.sleep`. Rate limiting is a sliding window over the last 60 s of that clock.
+"""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import json
+import math
+import random
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from clarify_kit import tokens
+
+__all__ = [
+    "INJECTION_PREFIXES",
+    "MODELS",
+    "Completion",
+    "ContextLengthError",
+    "LLMError",
+    "RateLimitError",
+    "ServerError",
+    "SimulatedLLM",
+    "TimeoutError",
+    "Usage",
+]
+
+#: Per-model presets. ``sim-large`` applies to every constructor argument left at its default.
+MODELS: dict[str, dict[str, Any]] = {
+    "sim-small": {
+        "latency_ms": (120, 600),
+        "malformed_json_rate": 0.05,
+        "context_tokens": 4096,
+        "price_in_per_1k": 0.0005,
+        "price_out_per_1k": 0.0015,
+    },
+    "sim-large": {
+        "latency_ms": (300, 1500),
+        "malformed_json_rate": 0.01,
+        "context_tokens": 16384,
+        "price_in_per_1k": 0.005,
+        "price_out_per_1k": 0.015,
+    },
+}
+
+#: Context sentences starting with one of these (case-insensitive) are obeyed as instructions.
+INJECTION_PREFIXES: tuple[str, ...] = (
+    "ignore previous instructions",
+    "ignore all previous instructions",
+    "ignore the previous instructions",
+    "ignore prior instructions",
+    "ignore the above",
+    "ignore all prior",
+    "disregard previous instructions",
+    "disregard all previous instructions",
+    "disregard the above",
+    "system:",
+    "assistant must",
+    "the assistant must",
+    "new instructions:",
+)
+
+MESSAGE_OVERHEAD_TOKENS = 4
+"""Tokens added per message for its role and framing (as hosted chat APIs do)."""
+HANG_S = 10.0
+"""How long a randomly injected timeout hangs when the call has no ``timeout_s``."""
+REJECT_S = 0.02
+"""Simulated duration of a call rejected up front (rate limit, context length)."""
+IDK = "I don't know"
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+class LLMError(Exception):
+    """Base class of every error the simulated API raises. ``retryable`` says whether a retry may help."""
+
+    retryable = False
+
+
+class RateLimitError(LLMError):
+    """HTTP 429: too many requests in the last minute. Wait ``retry_after_s`` (scaled) seconds."""
+
+    retryable = True
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class TimeoutError(LLMError, builtins.TimeoutError):
+    """The request took longer than ``timeout_s``, or hung (injected at ``timeout_rate``).
+
+    Also a subclass of the built-in ``TimeoutError``.
+    """
+
+    retryable = True
+
+
+class ContextLengthError(LLMError):
+    """HTTP 400: the prompt has more tokens than the model's context (``input_tokens`` > ``context_tokens``)."""
+
+    def __init__(self, message: str, input_tokens: int, context_tokens: int) -> None:
+        super().__init__(message)
+        self.input_tokens = input_tokens
+        self.context_tokens = context_tokens
+
+
+class ServerError(LLMError):
+    """HTTP 500: an occasional internal error (rate: ``SimulatedLLM.server_error_rate``)."""
+
+    retryable = True
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A successful reply: its ``text``, token counts, simulated ``latency_ms``, ``cost_usd`` and ``model``."""
+
+    text: str
+    input_tokens: int
+    output_tokens: int
+    latency_ms: float
+    cost_usd: float
+    model: str
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Totals since the client was made or :meth:`SimulatedLLM.reset_usage` was called.
+
+    ``calls`` counts every request, failed ones included; ``errors`` the failed ones. Tokens
+    and cost are billed for successful completions only.
+    """
+
+    calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    errors: int = 0
+
+
+# --- text helpers ------------------------------------------------------------------------------
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_STOP_TEXT = (
+    "a an the and or but of to in on for with at by from as is are was were be been being do does did "
+    "how what which who whom whose when where why i you he she we they it its my your our their me us "
+    "them this that these those can could should would will shall may might must has have had not no "
+    "so if then than there here please tell about any some much many long get"
+)
+_STOP = frozenset(_STOP_TEXT.split())
+_LIST_MARKER = re.compile(r"^\s*(?:[-*\u2022]+|\d+[.)]|\[\d+\]|\(\d+\)|#+)\s*")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
+_IDK_HINT = re.compile(r"(?:i\s+)?(?:don[\u2019']?t|do\s+not)\s+know", re.IGNORECASE)
+
+
+def _stem(word: str) -> str:
+    word = word.removesuffix("'s")
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def _content_words(text: str) -> set[str]:
+    return {_stem(w) for w in _WORD.findall(text.lower().replace("\u2019", "'")) if w not in _STOP}
+
+
+def _sentences(text: str) -> list[str]:
+    out = []
+    for line in text.splitlines():
+        line = _LIST_MARKER.sub("", line).strip()
+        if line:
+            out.extend(s.strip() for s in _SENTENCE_END.split(line) if s.strip())
+    return out
+
+
+def _digest(*parts: Any) -> int:
+    h = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(h[:8], "big")
+
+
+# --- the prompt, parsed -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Prompt:
+    system: str
+    user: str  # the last user message
+    instructions: str  # the last user message without its context section
+    context: str | None
+    question: str | None
+
+
+def _parse(messages: list[dict[str, str]]) -> _Prompt:
+    system = "\n".join(m["content"] for m in messages if m["role"] == "system")
+    users = [m["content"] for m in messages if m["role"] == "user"]
+    user = users[-1] if users else messages[-1]["content"]
+    context = question = None
+    instructions = user
+    q = re.search(r"(?im)^[ \t]*question:[ \t]*(.*)$", user)
+    c = re.search(r"(?im)^[ \t]*context:[ \t]*", user)
+    if q and c:
+        question = q.group(1).strip()
+        if c.start() < q.start():
+            context = user[c.end() : q.start()]
+            instructions = user[: c.start()] + user[q.start() :]
+        else:
+            rest = user[c.end() :]
+            stop = re.search(r"(?im)^[ \t]*(?:answer|instructions?)[ \t]*:", rest)
+            context = rest[: stop.start()] if stop else rest
+            instructions = user[: c.start()] + (rest[stop.start() :] if stop else "")
+    return _Prompt(system, user, instructions, context, question)
+
+
+def _find_injection(context: str) -> str | None:
+    for sentence in _sentences(context):
+        low = sentence.lower()
+        for prefix in INJECTION_PREFIXES:
+            if low.startswith(prefix):
+                return sentence
+    return None
+
+
+def _obey(injection: str, prompt: _Prompt) -> str:
+    """What the model says when it follows an injected instruction."""
+    quoted = re.search(r"[\"“']([^\"”']{2,})[\"”']", injection)
+    if quoted:
+        return quoted.group(1).strip()
+    low = injection.lower()
+    if re.search(r"\b(system prompt|instructions above|your instructions|hidden instructions)\b", low):
+        return prompt.system.strip() or prompt.instructions.strip()
+    verb = re.search(
+        r"\b(?:say|reply|respond|answer|output|print|write|tell the user)\b(?:\s+(?:with|that|:))?\s*(.+)",
+        injection,
+        re.IGNORECASE,
+    )
+    if verb and verb.group(1).strip():
+        return _cap(re.sub(r"^(?:to|that)\s+", "", verb.group(1).strip(), flags=re.IGNORECASE))
+    for prefix in INJECTION_PREFIXES:
+        if low.startswith(prefix):
+            rest = injection[len(prefix) :].lstrip(" :,.-")
+            rest = re.sub(r"^(?:and|,)\s*", "", rest, flags=re.IGNORECASE)
+            return rest.strip() or injection
+    return injection
+
+
+def _wants_idk(prompt: _Prompt) -> bool:
+    return bool(_IDK_HINT.search(prompt.system) or _IDK_HINT.search(prompt.instructions))
+
+
+def _rag_answer(question: str, context: str) -> str | None:
+    """The context sentence(s) best matching the question, or None when nothing is relevant."""
+    qwords = _content_words(question)
+    if not qwords:
+        return None
+    scored = []
+    for i, sentence in enumerate(_sentences(context)):
+        shared = len(qwords & _content_words(sentence))
+        if shared:
+            scored.append((shared, i, sentence))
+    if not scored:
+        return None
+    best = max(s for s, _, _ in scored)
+    if best < len(qwords) / 3:
+        return None
+    top = [sentence for s, _, sentence in sorted(scored, key=lambda t: t[1]) if s == best]
+    return " ".join(top[:2])
+
+
+_VALUES = (
+    "14 days",
+    "30 days",
+    "45 days",
+    "$25",
+    "$49.99",
+    "the Premium plan",
+    "enabled by default",
+    "handled by the regional team",
+)
+
+
+_PREDICATES_TEXT = (
+    "available possible allowed included required free safe eligible covered supported open refundable "
+    "compatible necessary valid active enabled"
+)
+_PREDICATES = frozenset(_PREDICATES_TEXT.split())
+_YOU = {"i": "you", "me": "you", "my": "your", "mine": "yours", "we": "you", "our": "your", "us": "you"}
+
+
+def _you(words: list[str]) -> list[str]:
+    return [_YOU.get(w.lower(), w) for w in words]
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _hallucinate(question: str, salt: int) -> str:
+    """A confident, plausible, made-up answer built from the question's own words."""
+    q = question.strip().rstrip("?.! ").strip()
+    n = 2 + salt % 88
+    value = _VALUES[salt % len(_VALUES)]
+    yes = re.match(r"(?i)(is|are|can|could|does|do|did|will|would|should|has|have)\s+(.+)", q)
+    if yes:
+        aux, words = yes.group(1).lower(), _you(yes.group(2).split())
+        if aux in ("is", "are"):
+            at = next((i for i, w in enumerate(words) if w.lower() in _PREDICATES), max(len(words) - 1, 1))
+            words = [*words[:at], aux, *words[at:]]
+        elif aux not in ("does", "do", "did"):
+            words = [words[0], aux, *words[1:]]
+        return f"Yes, {' '.join(words)}."
+    m = re.match(
+        r"(?i)(what|which|who|whom|whose|when|where|why|how(?:\s+(?:long|much|many|often|soon))?)\b\s*"
+        r"(?:(is|are|was|were|do|does|did|can|could|should|will|would|has|have)\b\s*)?(.*)",
+        q,
+    )
+    if m is None or not m.group(3):
+        return f"{_cap(q)} is {value}."
+    wh = m.group(1).lower().split()
+    aux = (m.group(2) or "").lower()
+    words = _you(m.group(3).split())
+    copula = f" {aux}" if aux else " is"
+    if aux in ("do", "does", "did") and len(words) > 1:  # "does shipping take" -> "shipping takes"
+        verb = words[-1] + ("s" if aux == "does" and not words[-1].endswith("s") else "")
+        words = [*words[:-1], verb]
+        copula = ""
+    subject = _cap(" ".join(words))
+    if wh[0] == "how" and len(wh) > 1 and wh[1] in ("long", "soon"):
+        return f"{subject}{copula} {n} days."
+    if wh[0] == "how" and len(wh) > 1 and wh[1] == "much":
+        return f"{subject}{copula} ${n}.00."
+    if wh[0] == "how" and len(wh) > 1:  # "how many stores do you have" -> "The number of stores is 51."
+        noun = re.split(r"(?i)\b(?:is|are|was|were|do|does|did|can|could|will|would|should|has|have)\b", m.group(3))[0]
+        return f"The number of {noun.strip() or 'them'} is {n}."
+    if wh[0] == "when":
+        if aux and copula and aux not in ("is", "are", "was", "were") and len(words) > 1:
+            return f"{_cap(' '.join([*words[:-1], aux, words[-1]]))} within {n} days."
+        return f"{subject}{copula} within {n} days."
+    if wh[0] in ("who", "whom", "whose"):
+        return (
+            f"Our senior support lead {' '.join(words)}."
+            if not m.group(2)
+            else f"{subject}{copula} our senior support lead."
+        )
+    if wh[0] == "where":
+        return f"{subject}{copula} in our Rotterdam warehouse."
+    if wh[0] == "why":
+        return f"{subject}: this is because of a policy change introduced in 2021."
+    if wh[0] in ("which", "what") and not aux and len(words) > 1:  # "which plan includes SSO"
+        return f"The Premium {' '.join(words)}."
+    if wh[0] == "how":
+        return f"{subject} by contacting support with your order number; it takes about {n} minutes."
+    if any(w in q.lower() for w in ("price", "cost", "fee", "charge")):
+        return f"{subject}{copula} ${n}.00."
+    return f"{subject}{copula} {value}."
+
+
+def _summary(text: str) -> str:
+    sentences = _sentences(text)
+    return " ".join(sentences[:2])
+
+
+# --- JSON mode -----------------------------------------------------------------------------------------
+
+
+def _json_objects(text: str) -> list[dict[str, Any]]:
+    found = []
+    decoder = json.JSONDecoder()
+    for i, ch in enumerate(text):
+        if ch == "{":
+            try:
+                obj, _ = decoder.raw_decode(text[i:])
+            except ValueError:
+                continue
+            if isinstance(obj, dict):
+                found.append(obj)
+    return found
+
+
+def _strip_schemas(text: str) -> str:
+    """``text`` without any JSON object that carries a ``properties`` key (a schema)."""
+    decoder = json.JSONDecoder()
+    out, i = [], 0
+    while i < len(text):
+        if text[i] == "{":
+            try:
+                obj, end = decoder.raw_decode(text, i)
+            except ValueError:
+                pass
+            else:
+                if isinstance(obj, dict) and "properties" in obj:
+                    i = end
+                    continue
+        out.append(text[i])
+        i += 1
+    return "".join(out)
+
+
+def _requested_fields(prompt: _Prompt, messages: list[dict[str, str]]) -> tuple[list[str], dict[str, str]]:
+    """Field names (and JSON-schema types, if any) the prompt asks for."""
+    for text in (prompt.user, prompt.system):
+        m = re.search(r"(?im)\bfields\s*:\s*(.+)$", text)
+        if m:
+            names = [f.strip().strip("`'\"[]") for f in re.split(r"[,;]", m.group(1))]
+            return [n for n in names if n], {}
+    for msg in reversed(messages):
+        for obj in _json_objects(msg["content"]):
+            props = obj.get("properties")
+            if isinstance(props, dict) and props:
+                types = {k: v.get("type") for k, v in props.items() if isinstance(v, dict)}
+                return list(props), {k: t for k, t in types.items() if isinstance(t, str)}
+    return [], {}
+
+
+_PATTERNS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("email",), r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
+    (("phone",), r"\+?\d[\d ()-]{7,}\d"),
+    (
+        ("date", "when", "deadline"),
+        r"\d{4}-\d{2}-\d{2}|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2}(?:, \d{4})?",
+    ),
+    (("amount", "price", "total", "cost", "refund", "fee"), r"[$€£]\s?\d[\d,]*(?:\.\d+)?|\b\d+(?:\.\d{2})\b"),
+    (("id", "number", "sku"), r"\b[A-Z]{2,}-?\d+\b|#\d+"),
+)
+
+
+def _convert(value: Any, kind: str | None) -> Any:
+    if value is None or not isinstance(value, str):
+        return value
+    if kind in ("number", "integer"):
+        num = re.search(r"-?\d[\d,]*(?:\.\d+)?", value)
+        if not num:
+            return None
+        x = float(num.group().replace(",", ""))
+        return int(x) if kind == "integer" or x.is_integer() else x
+    if kind == "boolean":
+        return value.strip().lower() in ("yes", "true", "y", "1")
+    if kind is None and re.fullmatch(r"-?\d+(?:\.\d+)?", value):
+        return int(value) if value.lstrip("-").isdigit() else float(value)
+    return value
+
+
+def _extract(field: str, text: str, kind: str | None, answer: str) -> Any:
+    label = re.escape(field).replace(r"\_", "[ _-]").replace("_", "[ _-]")
+    m = re.search(rf"(?im)^\W*{label}\s*[:=]\s*(.+?)\s*$", text)
+    if m is None:
+        m = re.search(rf"(?i)\b{label}\s*(?:[:=]|\bis\b|\bwas\b)\s*([^,;\n]+?)(?:[.,;](?:\s|$)|\n|$)", text)
+    if m:
+        return _convert(m.group(1).strip().strip("\"'"), kind)
+    low = field.lower()
+    for keys, pattern in _PATTERNS:
+        if any(k in low for k in keys):
+            hit = re.search(pattern, text, re.IGNORECASE if keys[0] in ("date",) else 0)
+            if hit:
+                value = hit.group().strip()
+                if keys[0] == "amount":
+                    return _convert(value, kind or "number")
+                return _convert(value, kind)
+    if low in ("answer", "response", "reply", "summary", "text", "result", "output"):
+        return answer
+    return None
+
+
+def _malform(payload: str, kind: int) -> str:
+    if kind == 0:  # truncated mid-object
+        return payload[: max(1, len(payload) * 2 // 3)]
+    if kind == 1:  # trailing comma
+        return payload[:-1].rstrip() + ",}" if payload != "{}" else "{,}"
+    if kind == 2:  # Python-style single quotes
+        return payload.replace('"', "'")
+    return f"Sure! Here is the JSON you asked for:\n```json\n{payload}\n```\nLet me know if you need anything else."
+
+
+# --- the client -------------------------------------------------------------------------------------------
+
+
+class SimulatedLLM:
+    """A client for a simulated hosted LLM.
+
+    Args:
+        seed: seeds everything random; the same seed, model and calls replay exactly.
+        model: ``"sim-small"`` or ``"sim-large"`` (slower, 10x the price, fewer malformed JSON
+            replies, a 16384-token context). For ``sim-large`` every argument below that is left
+            at its (sim-small) default takes the large preset from ``MODELS``.
+        latency_ms: ``(low, high)``: the 5th and 95th percentiles of the log-normal latency,
+            which is also clipped to that range.
+        time_scale: real seconds slept per simulated second (``0``: never sleep; tests use it).
+        rate_limit_per_minute: requests allowed in any 60 s of scaled time (``None`` or ``0``: unlimited).
+        timeout_rate: probability a call hangs and raises :class:`TimeoutError`.
+        malformed_json_rate: probability a JSON-mode reply is broken.
+        context_tokens: the model's context; a longer prompt raises :class:`ContextLengthError`.
+        price_in_per_1k / price_out_per_1k: USD per 1000 input / output tokens.
+
+    The attribute ``server_error_rate`` (default 0.01) is the probability of a
+    :class:`ServerError`; set it on the instance to change it. The client is thread-safe.
+    """
+
+    server_error_rate: float = 0.01
+
+    def __init__(
+        self,
+        seed: int = 0,
+        model: str = "sim-small",
+        *,
+        latency_ms: tuple[float, float] = (120, 600),
+        time_scale: float = 1.0,
+        rate_limit_per_minute: int | None = 60,
+        timeout_rate: float = 0.02,
+        malformed_json_rate: float = 0.05,
+        context_tokens: int = 4096,
+        price_in_per_1k: float = 0.0005,
+        price_out_per_1k: float = 0.0015,
+    ) -> None:
+        if model not in MODELS:
+            raise ValueError(f"unknown model {model!r}; choose one of {sorted(MODELS)}")
+        small, preset = MODELS["sim-small"], MODELS[model]
+
+        def pick(name: str, value: Any) -> Any:
+            return preset[name] if value == small[name] else value
+
+        self.seed = seed
+        self.model = model
+        self.latency_ms = tuple(pick("latency_ms", tuple(latency_ms)))
+        self.malformed_json_rate = pick("malformed_json_rate", malformed_json_rate)
+        self.context_tokens = pick("context_tokens", context_tokens)
+        self.price_in_per_1k = pick("price_in_per_1k", price_in_per_1k)
+        self.price_out_per_1k = pick("price_out_per_1k", price_out_per_1k)
+        self.rate_limit_per_minute = rate_limit_per_minute
+        self.timeout_rate = timeout_rate
+        self.server_error_rate = type(self).server_error_rate
+        lo, hi = self.latency_ms
+        if not 0 < lo <= hi:
+            raise ValueError(f"latency_ms must be (low, high) with 0 < low <= high, not {latency_ms!r}")
+        if time_scale < 0:
+            raise ValueError("time_scale must be >= 0")
+        self._lock = threading.Lock()
+        self._calls = 0
+        self._window: deque[float] = deque()
+        self._virtual_s = 0.0
+        self._t0 = time.monotonic()
+        self._time_scale = float(time_scale)
+        self._usage = Usage()
+
+    def __repr__(self) -> str:
+        return f"SimulatedLLM(seed={self.seed}, model={self.model!r}, calls={self._calls})"
+
+    # -- clock ---------------------------------------------------------------------------------
+
+    @property
+    def time_scale(self) -> float:
+        """Real seconds slept per simulated second; may be changed at any time (the clock stays continuous)."""
+        return self._time_scale
+
+    @time_scale.setter
+    def time_scale(self, value: float) -> None:
+        if value < 0:
+            raise ValueError("time_scale must be >= 0")
+        with self._lock:
+            now = self.now()
+            self._time_scale = float(value)
+            self._virtual_s = now
+            self._t0 = time.monotonic() - now * self._time_scale
+
+    def now(self) -> float:
+        """The client's clock in scaled seconds since it was created (see the module doc)."""
+        if self._time_scale > 0:
+            return (time.monotonic() - self._t0) / self._time_scale
+        return self._virtual_s
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` of scaled time (real time x ``time_scale``); use it for backoff.
+
+        With ``time_scale=0`` it returns at once but still moves the client's clock, so retry
+        loops that wait ``retry_after_s`` behave the same at any scale.
+        """
+        if seconds <= 0:
+            return
+        if self.time_scale > 0:
+            time.sleep(seconds * self.time_scale)
+        else:
+            with self._lock:
+                self._virtual_s += seconds
+
+    def _spend(self, seconds: float) -> None:
+        """Let ``seconds`` of simulated time pass inside a call."""
+        self.sleep(seconds)
+
+    # -- usage ---------------------------------------------------------------------------------
+
+    @property
+    def usage(self) -> Usage:
+        """A snapshot of the running totals (:class:`Usage`)."""
+        return self._usage
+
+    def reset_usage(self) -> None:
+        """Zero the usage totals (the call counter and rate-limit window are unaffected)."""
+        with self._lock:
+            self._usage = Usage()
+
+    def _bill(self, *, error: bool, input_tokens: int = 0, output_tokens: int = 0, cost: float = 0.0) -> None:
+        u = self._usage
+        self._usage = Usage(
+            u.calls + 1,
+            u.input_tokens + input_tokens,
+            u.output_tokens + output_tokens,
+            u.cost_usd + cost,
+            u.errors + error,
+        )
+
+    # -- calls ---------------------------------------------------------------------------------
+
+    def complete(self, prompt: str, **kwargs: Any) -> Completion:
+        """Send ``prompt`` as a single user message; same keyword arguments as :meth:`chat`."""
+        if not isinstance(prompt, str):
+            raise TypeError(f"prompt must be a str, not {type(prompt).__name__}")
+        return self.chat([{"role": "user", "content": prompt}], **kwargs)
+
+    def chat(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        response_format: str | None = None,
+        timeout_s: float | None = None,
+    ) -> Completion:
+        """Send a chat request and return a :class:`Completion`.
+
+        ``messages`` is a list of ``{"role": "system" | "user" | "assistant", "content": str}``.
+        The reply is cut to ``max_tokens`` (and to what the context leaves). ``temperature`` is
+        validated (0 to 2) but the simulated model is always greedy. ``response_format="json"``
+        asks for a JSON object. ``timeout_s`` bounds the (simulated) latency.
+
+        Raises :class:`RateLimitError`, :class:`ContextLengthError`, :class:`TimeoutError` or
+        :class:`ServerError` (all :class:`LLMError`); ``ValueError``/``TypeError`` for a
+        malformed request, which is not sent and not counted.
+        """
+        self._validate(messages, max_tokens, temperature, response_format, timeout_s)
+        input_tokens = sum(tokens.count(m["content"]) + MESSAGE_OVERHEAD_TOKENS for m in messages)
+
+        with self._lock:
+            self._calls += 1
+            call = self._calls
+            now = self.now()
+            limit = self.rate_limit_per_minute
+            while self._window and self._window[0] <= now - 60.0:
+                self._window.popleft()
+            if limit and len(self._window) >= limit:
+                retry_after = round(self._window[0] + 60.0 - now, 3)
+                self._bill(error=True)
+                rejected: LLMError | None = RateLimitError(
+                    f"429 Too Many Requests: {limit} requests per minute; retry after {retry_after:.2f}s",
+                    retry_after_s=max(retry_after, 0.001),
+                )
+            elif input_tokens > self.context_tokens:
+                self._window.append(now)
+                self._bill(error=True)
+                rejected = ContextLengthError(
+                    f"400 context_length_exceeded: the prompt has {input_tokens} tokens, "
+                    f"the model {self.model} allows {self.context_tokens}",
+                    input_tokens=input_tokens,
+                    context_tokens=self.context_tokens,
+                )
+            else:
+                self._window.append(now)
+                rejected = None
+        if rejected is not None:
+            self._spend(REJECT_S)
+            raise rejected
+
+        # Injected behaviour: drawn from (seed, model, call number) in a fixed order.
+        rng = random.Random(_digest("call", self.seed, self.model, call))
+        fate = rng.random()
+        lo, hi = self.latency_ms
+        mu = (math.log(lo) + math.log(hi)) / 2
+        sigma = (math.log(hi) - math.log(lo)) / (2 * 1.645)
+        latency_ms = min(max(rng.lognormvariate(mu, sigma), lo), hi)
+        malformed = rng.random() < self.malformed_json_rate
+        malform_kind = rng.randrange(4)
+
+        if fate < self.timeout_rate:
+            hang = HANG_S if timeout_s is None else timeout_s
+            self._fail(hang)
+            raise TimeoutError(f"request timed out after {hang:.2f}s (no response from the server)")
+        if timeout_s is not None and latency_ms > timeout_s * 1000:
+            self._fail(timeout_s)
+            raise TimeoutError(f"request timed out after {timeout_s:.2f}s")
+        if fate < self.timeout_rate + self.server_error_rate:
+            self._fail(latency_ms / 1000)
+            raise ServerError("500 Internal Server Error: the model server failed; please retry")
+
+        text = self._respond(messages, response_format, malformed, malform_kind)
+        budget = max(1, min(max_tokens, self.context_tokens - input_tokens))
+        if tokens.count(text) > budget:
+            text = tokens.truncate(text, budget)
+        output_tokens = tokens.count(text)
+        cost = input_tokens / 1000 * self.price_in_per_1k + output_tokens / 1000 * self.price_out_per_1k
+        self._spend(latency_ms / 1000)
+        with self._lock:
+            self._bill(error=False, input_tokens=input_tokens, output_tokens=output_tokens, cost=cost)
+        return Completion(text, input_tokens, output_tokens, round(latency_ms, 3), cost, self.model)
+
+    def _fail(self, seconds: float) -> None:
+        self._spend(seconds)
+        with self._lock:
+            self._bill(error=True)
+
+    @staticmethod
+    def _validate(messages: Any, max_tokens: Any, temperature: Any, response_format: Any, timeout_s: Any) -> None:
+        if not isinstance(messages, list) or not messages:
+            raise ValueError("messages must be a non-empty list of {'role': ..., 'content': ...} dicts")
+        for m in messages:
+            if not isinstance(m, dict) or not isinstance(m.get("content"), str):
+                raise TypeError(f"each message must be a dict with a str 'content', got {m!r}")
+            if m.get("role") not in ("system", "user", "assistant"):
+                raise ValueError(f"message role must be 'system', 'user' or 'assistant', got {m.get('role')!r}")
+        if not isinstance(max_tokens, int) or max_tokens < 1:
+            raise ValueError(f"max_tokens must be a positive integer, not {max_tokens!r}")
+        if not 0.0 <= temperature <= 2.0:
+            raise ValueError(f"temperature must be between 0 and 2, not {temperature!r}")
+        if response_format not in (None, "json"):
+            raise ValueError(f"response_format must be None or 'json', not {response_format!r}")
+        if timeout_s is not None and timeout_s <= 0:
+            raise ValueError(f"timeout_s must be positive, not {timeout_s!r}")
+
+    def _respond(self, messages: list[dict[str, str]], response_format: str | None, malformed: bool, kind: int) -> str:
+        prompt = _parse(messages)
+        salt = _digest("text", self.seed, self.model, json.dumps(messages, sort_keys=True))
+        injection = _find_injection(prompt.context) if prompt.context is not None else None
+        if injection is not None:
+            answer = _obey(injection, prompt)
+        elif prompt.context is not None and prompt.question is not None:
+            found = _rag_answer(prompt.question, prompt.context)
+            if found is not None:
+                answer = found
+            elif _wants_idk(prompt):
+                answer = IDK
+            else:
+                answer = _hallucinate(prompt.question, salt)
+        else:
+            answer = _summary(prompt.instructions)
+        if response_format != "json":
+            return answer
+        names, types = _requested_fields(prompt, messages)
+        source = re.sub(r"(?im)^.*\bfields\s*:.*$", "", _strip_schemas(prompt.user))
+        obj = {n: _extract(n, source, types.get(n), answer) for n in names} if names else {"answer": answer}
+        if injection is not None:
+            obj = {k: (answer if isinstance(v, str) or v is None else v) for k, v in obj.items()}
+        payload = json.dumps(obj, ensure_ascii=False)
+        return _malform(payload, kind) if malformed else payload
