@@ -1,0 +1,179 @@
+"""Hidden checks for the batch-to-realtime pack (run in the grading kernel).
+
+``/data/_grading/requests.json`` holds 600 requests for unseen users in November 2025, shaped as
+the production API receives them: ``nightly`` carries only what the online store syncs (no
+``active_days_30d``, no ``payment_failures_90d``, no ``sessions_7d``) and is null for users who
+signed up that day (40 of them). Each record also has the label and the leak-free batch
+features at request time, which define the batch side of the parity check.
+"""
+
+import copy as _bt_copy
+import json as _bt_json
+import math as _bt_math
+import time as _bt_time
+import warnings as _bt_warnings
+
+import numpy as _bt_np
+import pandas as _bt_pd
+
+_BT_GRADING = "/data/_grading"
+
+
+def _bt_records():
+    with open(f"{_BT_GRADING}/requests.json") as fh:
+        return _bt_json.load(fh)
+
+
+def _bt_fn(ns):
+    fn = ns.get("score_request")
+    return fn if callable(fn) else None
+
+
+def _bt_score(fn, request):
+    """(score, error) for one request; the request is copied so the candidate can't mutate ours."""
+    try:
+        out = fn(_bt_copy.deepcopy(request))
+    except Exception as exc:  # noqa: BLE001 - the candidate's code may raise anything
+        return None, f"{type(exc).__name__}: {exc}"
+    try:
+        p = float(_bt_np.asarray(out, dtype=float).reshape(-1)[0])
+    except (TypeError, ValueError, IndexError):
+        return None, f"returned {type(out).__name__}, not a number"
+    if not _bt_math.isfinite(p) or not 0.0 <= p <= 1.0:
+        return None, f"returned {p}, not a probability in [0, 1]"
+    return p, None
+
+
+def _bt_auc(y, s):
+    y, s = _bt_np.asarray(y), _bt_np.asarray(s, dtype=float)
+    ranks = _bt_pd.Series(s).rank().to_numpy()
+    pos = y == 1
+    n1, n0 = pos.sum(), (~pos).sum()
+    return float((ranks[pos].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def check_scores_without_future_fields(ns):
+    fn = _bt_fn(ns)
+    if fn is None:
+        return False, "score_request is not defined"
+    warm = [r for r in _bt_records() if not r["cold_start"]][:150]
+    failures, scores, t0 = [], [], _bt_time.perf_counter()
+    for r in warm:
+        p, err = _bt_score(fn, r["request"])
+        if err:
+            failures.append(err)
+        else:
+            scores.append(p)
+        if _bt_time.perf_counter() - t0 > 20:
+            return False, "gave up: scoring the requests took over 20 s"
+    if failures:
+        return False, (
+            f"{len(failures)} of {len(warm)} production-shaped requests failed (they carry no active_days_30d, "
+            f"payment_failures_90d or sessions_7d); first: {failures[0]}"
+        )
+    if max(scores) - min(scores) < 1e-6:
+        return False, f"all {len(warm)} requests got the same score ({scores[0]:.3f}); is a model being used?"
+    # does the score still move with the centred (future-looking) window when it is present?
+    moved = []
+    for r in warm[:20]:
+        lo, hi = _bt_copy.deepcopy(r["request"]), _bt_copy.deepcopy(r["request"])
+        lo["nightly"]["active_days_30d"], hi["nightly"]["active_days_30d"] = 0, 30
+        a, err_a = _bt_score(fn, lo)
+        b, err_b = _bt_score(fn, hi)
+        if err_a or err_b:
+            return False, f"a request with an extra nightly.active_days_30d field failed: {err_a or err_b}"
+        moved.append(abs(a - b))
+    if max(moved) > 0.02:
+        return False, (
+            f"all {len(warm)} requests scored, but the score moves by up to {max(moved):.2f} with active_days_30d, "
+            "a centred rolling window that counts 15 days after the scoring date"
+        )
+    return True, f"all {len(warm)} production-shaped requests scored; score ignores active_days_30d"
+
+
+def check_cold_start_default(ns):
+    fn = _bt_fn(ns)
+    if fn is None:
+        return False, "score_request is not defined"
+    cold = [r for r in _bt_records() if r["cold_start"]]
+    scores, failures = [], []
+    for r in cold:
+        p, err = _bt_score(fn, r["request"])
+        (failures if err else scores).append(err or p)
+    if failures:
+        return False, f"{len(failures)} of {len(cold)} brand-new users (nightly is null) failed; first: {failures[0]}"
+    mean = float(_bt_np.mean(scores))
+    ok = 0.08 <= mean <= 0.6
+    return ok, (
+        f"{len(cold)} users who signed up today scored; mean {mean:.2f} "
+        f"(sensible: 0.08-0.60; new users churn about 26% in the training data)"
+    )
+
+
+def check_latency_p99(ns):
+    fn = _bt_fn(ns)
+    if fn is None:
+        return False, "score_request is not defined"
+    records = [r for r in _bt_records() if not r["cold_start"]][:320]
+    for r in records[:20]:  # warm-up
+        _, err = _bt_score(fn, r["request"])
+        if err:
+            return False, f"score_request failed during warm-up: {err}"
+    times, budget_start = [], _bt_time.perf_counter()
+    for r in records[20:]:
+        req = _bt_copy.deepcopy(r["request"])
+        t0 = _bt_time.perf_counter()
+        try:
+            fn(req)
+        except Exception as exc:  # noqa: BLE001 - the candidate's code may raise anything
+            return False, f"score_request raised {type(exc).__name__}: {exc}"
+        times.append((_bt_time.perf_counter() - t0) * 1000)
+        if _bt_time.perf_counter() - budget_start > 25:
+            return False, f"gave up after {len(times)} requests: over 25 s in total"
+    p50, p99 = _bt_np.percentile(times, 50), _bt_np.percentile(times, 99)
+    return p99 <= 50, f"{len(times)} single requests: p50 {p50:.2f} ms, p99 {p99:.2f} ms (budget p99 50 ms)"
+
+
+def check_online_batch_parity(ns):
+    fn = _bt_fn(ns)
+    if fn is None:
+        return False, "score_request is not defined"
+    from sklearn.linear_model import LogisticRegression
+
+    records = _bt_records()
+    online, failures, t0 = [], 0, _bt_time.perf_counter()
+    for r in records:
+        p, err = _bt_score(fn, r["request"])
+        failures += err is not None
+        online.append(_bt_np.nan if err else p)
+        if _bt_time.perf_counter() - t0 > 22:  # slow scorer: compare on the users scored so far
+            break
+    if len(online) < 300:
+        return False, f"only {len(online)} of {len(records)} requests scored in 22 s; too few to compare"
+    records = records[: len(online)]
+    if failures:
+        return False, f"{failures} of {len(records)} requests failed, so online and batch can't be compared"
+    y = _bt_np.array([r["churned_30d"] for r in records])
+
+    # the batch side: the nightly job's own features at request time, leak-free, with its model retrained
+    cols = ["tenure_days", "sessions_7d", "sessions_30d", "minutes_30d", "days_since_last_session", "tickets_30d"]
+
+    def matrix(df):
+        X = _bt_np.log1p(df[cols].clip(lower=0).to_numpy(dtype=float))
+        cats = _bt_np.column_stack([(df["plan"] == "basic"), (df["plan"] == "pro"), (df["platform"] == "ios"),
+                                    (df["platform"] == "android")]).astype(float)  # fmt: skip
+        return _bt_np.column_stack([X, cats])
+
+    train = _bt_pd.read_csv("/data/training.csv")
+    batch = _bt_pd.DataFrame([r["batch_features"] for r in records])
+    model = LogisticRegression(max_iter=2000).fit(matrix(train), train["churned_30d"])
+    batch_scores = model.predict_proba(matrix(batch))[:, 1]
+    auc_batch, auc_online = _bt_auc(y, batch_scores), _bt_auc(y, online)
+    with _bt_warnings.catch_warnings():
+        _bt_warnings.simplefilter("ignore")
+        rank_corr = float(_bt_pd.Series(online).corr(_bt_pd.Series(batch_scores), method="spearman"))
+    ok = auc_online >= auc_batch - 0.05
+    return ok, (
+        f"AUC on {len(records)} unseen users: online {auc_online:.3f} vs batch {auc_batch:.3f} "
+        f"(allowed gap 0.05); rank correlation with batch scores {rank_corr:.2f}"
+    )
