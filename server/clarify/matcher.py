@@ -20,7 +20,8 @@ from rank_bm25 import BM25Plus
 
 from problems import Constraint
 
-DEFAULT_THRESHOLD = 0.5
+# Calibrated by bench/matcher_eval.py on the shipped packs' labelled questions.
+DEFAULT_THRESHOLD = 0.25
 
 # Words a candidate might use for the same idea, folded onto one term before stemming.
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -85,7 +86,10 @@ _WORD = re.compile(r"[a-z0-9$][a-z0-9'$-]*")
 _STOP_WORDS = (
     "a an the is are was were be been do does did to of in on for and or with what how any there this that it "
     "we you i our your they them their my me can could should would will shall may might have has had if when "
-    "which who about at by from as so but not no yes just also get got need needs"
+    "which who about at by from as so but not no yes just also get got need needs "
+    "use using used want ok okay fine like make work way thing things one per each every all some other "
+    "well much many more most only then than too very really actually here where why whether either else "
+    "going go let lets i'm it's that's there's isn't don't does doesn't me us also"
 )
 _STOP = frozenset(_STOP_WORDS.split(" "))
 _stemmer = snowballstemmer.stemmer("english")
@@ -121,10 +125,25 @@ class LexicalMatcher:
     documents per problem; the part of the score every document gets alike is subtracted.
     """
 
-    def __init__(self, constraints: Sequence[Constraint], *, threshold: float = DEFAULT_THRESHOLD) -> None:
+    def __init__(
+        self,
+        constraints: Sequence[Constraint],
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+        examples: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        """``examples`` are labelled questions ``(text, constraint id)`` added to the phrasings."""
         self.threshold = threshold
         self._ids = [c.id for c in constraints]
-        docs = [terms(" ".join((c.title, *c.cues, c.answer, c.id.replace("-", " "), c.category))) for c in constraints]
+        extra: dict[str, list[str]] = {}
+        for text, cid in examples:
+            if cid:
+                extra.setdefault(cid, []).append(text)
+        docs = [
+            terms(" ".join((c.title, *c.cues, *extra.get(c.id, ()), c.answer, c.id.replace("-", " "), c.category)))
+            for c in constraints
+        ]
+        self._vocab = [set(d) for d in docs]
         self._bm25 = BM25Plus(docs) if docs else None
 
     def suggest(self, question: str, k: int = 3) -> list[Suggestion]:
@@ -142,8 +161,12 @@ class LexicalMatcher:
             return []
         top = ranked[0][1]
         second = ranked[1][1] if len(ranked) > 1 else 0.0
+        # Coverage: the share of the question's terms the best document contains. A question
+        # that shares one incidental word with a constraint is not about it.
+        vocab = self._vocab[self._ids.index(ranked[0][0])]
+        coverage = sum(1 for t in set(query) if t in vocab) / len(set(query))
         return [
-            Suggestion(cid, round(confidence(score, top, second, len(query)), 4))
+            Suggestion(cid, round(confidence(score, top, second, len(query)) * (0.4 + 0.6 * coverage), 4))
             for cid, score in ranked[:k]
             if score > 0
         ]

@@ -59,7 +59,9 @@ class ClarifySession:
     def __init__(self, problem: Problem, record: Record, broadcast: Broadcast, now: Callable[[], int]) -> None:
         self.problem = problem
         self.constraints = {c.id: c for c in problem.meta.constraint}
-        self.matcher = LexicalMatcher(problem.meta.constraint)
+        self.matcher = LexicalMatcher(
+            problem.meta.constraint, examples=[(q.text, q.constraint) for q in problem.questions]
+        )
         self.ledger = Ledger(list(self.constraints))
         self.questions: list[Question] = []
         self.notes: list[dict[str, Any]] = []

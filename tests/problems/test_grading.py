@@ -43,8 +43,10 @@ async def test_shipped_pack_setup_runs_and_its_reference_passes_every_check(make
     kernel = await make_kernel()
     result = await kernel.load_problem(problem.data_dir, problem.setup)
     assert result is None or result.status == "ok", result
-    _, starter = await kernel.run(problem.starter)
-    assert starter.status == "ok", starter
+    # Each starter cell runs; a stub the candidate is meant to fill may raise NotImplementedError.
+    for cell in split_cells(problem.starter):
+        _, result = await kernel.run(cell)
+        assert result.status == "ok" or (result.reason or "").startswith("NotImplementedError"), (cell, result)
     results = await run_checks(await make_kernel(), problem, problem.reference)
     failed = [r for r in results if not r.passed]
     assert failed == [], failed
