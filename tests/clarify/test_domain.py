@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from problems import load_pack
+from problems import PACKS_DIR, load_pack
 from server.clarify.ledger import Ledger
 from server.clarify.matcher import LexicalMatcher, evaluate, terms
 from server.clarify.scoring import ScoringConfig, scorecard
@@ -90,3 +90,13 @@ def test_scorecard_combines_parts_and_names_evidence(problem) -> None:
     assert card["parts"]["checks"] == 100.0 and card["parts"]["ratings"] == 100.0
     assert card["band"] in ("strong yes", "yes", "lean no", "no")
     assert "volunteered" in card["formula"]
+
+
+def test_matcher_meets_its_target_on_the_held_out_questions_of_the_shipped_packs() -> None:
+    from bench.matcher_eval import TARGET_PRECISION, TARGET_RECALL, calibrate
+
+    result = calibrate(PACKS_DIR)
+    held_out = result["held_out"]
+    assert held_out["questions"] >= 60
+    assert held_out["precision"] >= TARGET_PRECISION, held_out
+    assert held_out["recall"] >= TARGET_RECALL, held_out
