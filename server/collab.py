@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 
 import anyio
 from pycrdt import (
-    Awareness,
     Doc,
     Text,
     YMessageType,
@@ -73,7 +72,7 @@ class Room:
     def __init__(self, doc: Doc | None = None, *, on_update: UpdateCallback | None = None) -> None:
         self.doc = doc or Doc()
         self.text = self.doc.get(TEXT_NAME, type=Text)
-        self.awareness = Awareness(self.doc)
+        self.presence = Presence()
         self.peers: set[Peer] = set()
         self.on_update = on_update
         self.updates_since_checkpoint = 0
@@ -82,17 +81,15 @@ class Room:
         """Add a peer and greet it: sync step 1, then everyone's presence."""
         self.peers.add(peer)
         peer.send(create_sync_message(self.doc))
-        others = [cid for cid in self.awareness.states if cid != self.awareness.client_id]
-        if others:
-            peer.send(create_awareness_message(self.awareness.encode_awareness_update(others)))
+        if self.presence.states:
+            peer.send(create_awareness_message(self.presence.encode(list(self.presence.states))))
 
     def leave(self, peer: Peer) -> None:
         """Remove a peer and tell the others its cursor is gone."""
         self.peers.discard(peer)
-        ids = [cid for cid in peer.awareness_ids if cid in self.awareness.states]
+        ids = self.presence.remove(peer.awareness_ids)
         if ids:
-            self.awareness.remove_awareness_states(ids, origin=peer)
-            self._broadcast(create_awareness_message(self.awareness.encode_awareness_update(ids)), exclude=peer)
+            self._broadcast(create_awareness_message(self.presence.encode(ids)), exclude=peer)
 
     def receive(self, peer: Peer, message: bytes) -> None:
         """Handle one frame from ``peer``; raises :class:`InvalidInput` for a malformed one."""
@@ -142,18 +139,17 @@ class Room:
         self._broadcast(create_update_message(update))
 
     def _receive_awareness(self, peer: Peer, message: bytes) -> None:
-        payload = _read_exact(message, 1)
-        entries = _parse_awareness(payload)
-        for client_id, state in entries:
+        entries = _parse_awareness(_read_exact(message, 1))
+        changed = self.presence.apply(entries)
+        for client_id, _clock, state in entries:
             if state is None:
                 peer.awareness_ids.discard(client_id)
             else:
                 peer.awareness_ids.add(client_id)
-        self.awareness.apply_awareness_update(payload, origin=peer)
-        # Relay the server's own encoding, never the client's bytes: what others receive
-        # is always well formed.
-        ids = [client_id for client_id, _ in entries]
-        self._broadcast(create_awareness_message(self.awareness.encode_awareness_update(ids)), exclude=peer)
+        # Relay the server's own encoding, never the client's bytes: what others receive is
+        # always well formed.
+        if changed:
+            self._broadcast(create_awareness_message(self.presence.encode(changed)), exclude=peer)
 
     def _broadcast(self, message: bytes, *, exclude: Peer | None = None) -> None:
         for other in list(self.peers):
@@ -185,13 +181,25 @@ def _read_exact(message: bytes, pos: int) -> bytes:
     return message[pos:]
 
 
-def _parse_awareness(payload: bytes) -> list[tuple[int, object]]:
+def _write_var_uint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _parse_awareness(payload: bytes) -> list[tuple[int, int, object]]:
     """Decode an awareness update strictly: every entry whole, states valid JSON, nothing left."""
     count, pos = _read_var_uint(payload, 0)
     entries = []
     for _ in range(count):
         client_id, pos = _read_var_uint(payload, pos)
-        _clock, pos = _read_var_uint(payload, pos)
+        clock, pos = _read_var_uint(payload, pos)
         length, pos = _read_var_uint(payload, pos)
         if pos + length > len(payload):
             raise InvalidInput("malformed awareness update: truncated state")
@@ -200,7 +208,54 @@ def _parse_awareness(payload: bytes) -> list[tuple[int, object]]:
         except (UnicodeDecodeError, ValueError):
             raise InvalidInput("malformed awareness update: state is not JSON") from None
         pos += length
-        entries.append((client_id, state))
+        entries.append((client_id, clock, state))
     if pos != len(payload):
         raise InvalidInput("malformed awareness update: trailing bytes")
     return entries
+
+
+class Presence:
+    """The room's awareness states (cursors, names, colours), as the Yjs awareness protocol
+    keeps them: per client a clock and a JSON state; a higher clock wins, and a null state
+    at the same clock removes the client."""
+
+    def __init__(self) -> None:
+        self.states: dict[int, tuple[int, str]] = {}  # client id -> (clock, JSON state)
+        self._clocks: dict[int, int] = {}
+
+    def apply(self, entries: list[tuple[int, int, object]]) -> list[int]:
+        """Apply decoded entries; returns the client ids whose state changed."""
+        changed = []
+        for client_id, clock, state in entries:
+            current = self._clocks.get(client_id)
+            newer = current is None or clock > current or (clock == current and state is None)
+            if not newer:
+                continue
+            self._clocks[client_id] = clock
+            if state is None:
+                if self.states.pop(client_id, None) is not None or current is not None:
+                    changed.append(client_id)
+            else:
+                encoded = json.dumps(state, separators=(",", ":"))
+                if self.states.get(client_id) != (clock, encoded):
+                    self.states[client_id] = (clock, encoded)
+                    changed.append(client_id)
+        return changed
+
+    def remove(self, client_ids: set[int]) -> list[int]:
+        """Drop clients (their connection closed); returns the ids to announce as gone."""
+        gone = []
+        for client_id in client_ids:
+            if self.states.pop(client_id, None) is not None:
+                self._clocks[client_id] = self._clocks.get(client_id, 0) + 1
+                gone.append(client_id)
+        return gone
+
+    def encode(self, client_ids: list[int]) -> bytes:
+        """An awareness update for ``client_ids`` (removed ones encoded with a null state)."""
+        out = bytearray(_write_var_uint(len(client_ids)))
+        for client_id in client_ids:
+            clock, state = self.states.get(client_id, (self._clocks.get(client_id, 0), "null"))
+            data = state.encode()
+            out += _write_var_uint(client_id) + _write_var_uint(clock) + _write_var_uint(len(data)) + data
+        return bytes(out)

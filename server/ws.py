@@ -115,8 +115,8 @@ async def doc_endpoint(ws: WebSocket) -> None:
                 # without yielding, and a burst must not look like a slow reader.
                 await anyio.lowlevel.checkpoint()
             tg.cancel_scope.cancel()
-    except WebSocketDisconnect:
-        pass
+    except* (WebSocketDisconnect, OSError):
+        pass  # the peer went away, possibly while a frame to it was being sent
     finally:
         rt.room.leave(peer)
         rt.record("leave", role, peer.actor, socket="doc")
@@ -183,8 +183,8 @@ async def events_endpoint(ws: WebSocket) -> None:
                         )
                     await anyio.lowlevel.checkpoint()
                 tg.cancel_scope.cancel()
-        except WebSocketDisconnect:
-            pass
+        except* (WebSocketDisconnect, OSError):
+            pass  # the peer went away, possibly while a frame to it was being sent
         finally:
             if peer.dropped:
                 close_code = CLOSE_SLOW

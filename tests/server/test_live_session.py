@@ -183,3 +183,22 @@ async def test_interrupt_restart_and_kernel_death_over_the_events_socket(server_
         await ws.send(json.dumps({"type": "run", "code": "'alive again'"}))
         seen = await recv_until(ws, lambda m: m["type"] == "run.done" and m["run"] == 6, timeout=60)
         assert seen[-1]["result"]["status"] == "ok"
+
+
+async def test_a_stock_provider_with_no_presence_set_stays_connected(server_factory) -> None:
+    server = server_factory()
+    s = server.create_session()
+    bare = await YClient.start(server.ws_base, s["id"], s["tokens"]["candidate"], "-")
+    named = await YClient.start(server.ws_base, s["id"], s["tokens"]["interviewer"], "Ines")
+    try:
+        await bare.synced()
+        await named.synced()
+        bare.send(op="append", text="typed by a bare provider\n")
+        await named.wait_text("typed by a bare provider\n")
+        await asyncio.sleep(1.0)
+        statuses = [e["status"] for e in bare.events if e["event"] == "status"]
+        assert statuses == ["connecting", "connected"] or statuses == ["connected"], statuses
+        assert not any(e["event"] == "close" for e in bare.events)
+    finally:
+        await bare.close()
+        await named.close()

@@ -20,7 +20,8 @@ provider.on('status', (e) => out({ event: 'status', status: e.status }))
 provider.on('sync', (synced) => out({ event: 'sync', synced, text: text.toString() }))
 provider.on('connection-close', (e) => out({ event: 'close', code: e ? e.code : null }))
 text.observe(() => out({ event: 'text', text: text.toString() }))
-provider.awareness.setLocalStateField('user', { name, color: '#30bced' })
+// name "-" leaves the presence as a stock provider has it: an empty state at clock 0.
+if (name !== '-') provider.awareness.setLocalStateField('user', { name, color: '#30bced' })
 provider.awareness.on('change', () => {
   const users = []
   provider.awareness.getStates().forEach((s, id) => {
