@@ -1,10 +1,10 @@
 # Clarify. `make run` sets everything up and runs the server; `make test` sets everything up
 # and runs the whole test suite. Every set-up step skips what is already there.
-.PHONY: setup setup-system setup-python image run test lint bench lock node-deps
+.PHONY: setup setup-system setup-python image frontend run test lint bench lock node-deps screenshots
 
 PY := .venv/bin/python
 
-setup: setup-system setup-python image
+setup: setup-system setup-python image frontend
 
 setup-system:
 	bash scripts/setup-system.sh $(SYSTEM_FLAGS)
@@ -14,6 +14,10 @@ setup-python:
 
 image: setup-python
 	.venv/bin/clarify sandbox build
+
+# The browser app (frontend/dist, served by the server); rebuilt only when its sources change.
+frontend:
+	bash scripts/build-frontend.sh
 
 # The Node Yjs client the tests drive (a stock y-websocket WebsocketProvider).
 node-deps:
@@ -29,6 +33,10 @@ lint: setup-python
 test: SYSTEM_FLAGS = --for-tests
 test: setup lint node-deps
 	$(PY) -m pytest
+
+# Regenerates docs/screenshots/ from the browser tests.
+screenshots: setup node-deps
+	$(PY) -m pytest tests/browser -q
 
 bench: setup
 	$(PY) -m bench.sandbox_bench

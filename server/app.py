@@ -14,7 +14,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from problems import PACKS_DIR, Problem, load_packs
 from sandbox import DockerLauncher, KernelPool
-from server import api, ws
+from server import api, web, ws
 from server.errors import ClarifyError
 from server.managed_redis import ManagedRedis
 from server.recording import Recorder
@@ -94,5 +94,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/sessions/{session_id}/scorecard", api.scorecard),
         WebSocketRoute("/ws/doc/{session_id}", ws.doc_endpoint),
         WebSocketRoute("/ws/events/{session_id}", ws.events_endpoint),
+        *web.routes(),  # the browser app, once `frontend/` is built
     ]
     return Starlette(routes=routes, lifespan=lifespan, exception_handlers={ClarifyError: api.handle_error})
