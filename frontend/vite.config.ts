@@ -1,8 +1,9 @@
 import { resolve } from "node:path";
 import { defineConfig } from "vite";
 
-// One page for now: room.html, served by the Starlette server at /s/{session_id};
-// its scripts and styles land in dist/assets (mounted at /assets).
+// Three pages, served by the Starlette server (server/web.py): room.html at /s/{session_id},
+// home.html (staff) at /, replay.html at /replay/{session_id}; their scripts and styles land in
+// dist/assets (mounted at /assets), shared code in shared chunks.
 export default defineConfig({
   base: "/",
   build: {
@@ -11,10 +12,14 @@ export default defineConfig({
     emptyOutDir: true,
     target: "es2022",
     sourcemap: false,
-    // One page, one bundle: CodeMirror, Yjs and DOMPurify are ~610 kB minified (~200 kB gzip).
+    // The room's bundle: CodeMirror, Yjs and DOMPurify are ~610 kB minified (~200 kB gzip).
     chunkSizeWarningLimit: 800,
     rollupOptions: {
-      input: { room: resolve(import.meta.dirname, "room.html") },
+      input: {
+        room: resolve(import.meta.dirname, "room.html"),
+        home: resolve(import.meta.dirname, "home.html"),
+        replay: resolve(import.meta.dirname, "replay.html"),
+      },
     },
   },
 });

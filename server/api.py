@@ -98,10 +98,16 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def list_problems(request: Request) -> JSONResponse:
-    """Staff: every loaded problem (id, title, specialization, level, minutes, summary)."""
+    """Staff: every loaded problem (id, title, specialization, level, minutes, summary, brief)."""
     require_admin(request)
     problems = request.state.clarify.problems
-    return JSONResponse([p.summary() for p in problems.values()])
+    return JSONResponse([{**p.summary(), "brief": p.brief} for p in problems.values()])
+
+
+async def list_sessions(request: Request) -> JSONResponse:
+    """Staff: the most recent sessions, newest first (summaries only: tokens are shown once)."""
+    require_admin(request)
+    return JSONResponse([info.to_json() for info in await request.state.clarify.store.list()])
 
 
 def _links(request: Request, session_id: str, tokens: dict[str, str]) -> dict[str, str]:

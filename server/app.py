@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/problems", api.list_problems),
         Route("/api/problems/{problem_id}/comparison", api.compare),
         Route("/api/sessions", api.create_session, methods=["POST"]),
+        Route("/api/sessions", api.list_sessions, methods=["GET"]),
         Route("/api/recordings", api.import_recording, methods=["POST"]),
         Route("/api/sessions/{session_id}", api.get_session),
         Route("/api/sessions/{session_id}/end", api.end_session, methods=["POST"]),

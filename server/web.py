@@ -1,11 +1,13 @@
 """The browser app: the built pages of ``frontend/`` (``npm run build`` writes ``frontend/dist``).
 
-The room page is static; it reads the session id from its path and the token from its query
-and authenticates on the websockets, so serving it needs no session lookup.
+The pages are static: the room reads the session id from its path and the token from its query
+and authenticates on the websockets; home (staff) and replay authenticate on the API they call.
+Serving them needs no session lookup.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from starlette.requests import Request
@@ -34,16 +36,30 @@ PAGE_HEADERS = {
 }
 
 
-async def room(request: Request) -> Response:
-    """``/s/{session_id}?token=...``: the interview room page."""
-    return FileResponse(DIST / "room.html", headers=PAGE_HEADERS)
+def page(path: Path) -> Callable[[Request], Awaitable[Response]]:
+    """An endpoint serving one built page with the page headers."""
+
+    async def endpoint(request: Request) -> Response:
+        return FileResponse(path, headers=PAGE_HEADERS)
+
+    return endpoint
+
+
+# path -> built page: the room (``/s/{id}?token=``), the staff home, a session's replay
+# (``/replay/{id}?token=<reviewer or staff>#t=<ms>``; without a token it uses the staff token
+# the home page keeps in sessionStorage).
+PAGES = {
+    "/s/{session_id}": "room.html",
+    "/": "home.html",
+    "/replay/{session_id}": "replay.html",
+}
 
 
 def routes(dist: Path = DIST) -> list[BaseRoute]:
-    """The page and its assets, when the frontend has been built (else none)."""
-    if not (dist / "room.html").is_file() or not (dist / "assets").is_dir():
+    """The built pages and their assets, when the frontend has been built (else none)."""
+    if not (dist / "assets").is_dir():
         return []
-    return [
-        Route("/s/{session_id}", room),
-        Mount("/assets", app=StaticFiles(directory=dist / "assets"), name="assets"),
-    ]
+    pages: list[BaseRoute] = [Route(path, page(dist / name)) for path, name in PAGES.items() if (dist / name).is_file()]
+    if not pages:
+        return []
+    return [*pages, Mount("/assets", app=StaticFiles(directory=dist / "assets"), name="assets")]

@@ -10,10 +10,12 @@ import * as Y from "yjs";
 
 import { cellAt, isBlank, splitCells } from "./cells";
 import { type Output, type RunRecord, type RunResult, RunView } from "./outputs";
+import { StaffPanel } from "./staff";
 import "./style.css";
 
 const RUN_ROLES = new Set(["interviewer", "candidate"]);
 const WRITE_ROLES = RUN_ROLES;
+const STAFF_ROLES = new Set(["interviewer", "observer"]);
 const ROLE_COLOURS: Record<string, string> = {
   interviewer: "#7c3aed",
   candidate: "#0369a1",
@@ -69,6 +71,7 @@ let eventsConnected = false;
 let everConnected = false; // both sockets were up at least once: a drop is "reconnecting"
 let events: WebSocket | null = null;
 let backoff = 500;
+let staff: StaffPanel | null = null; // the interviewer's and observer's panel (staff.ts)
 
 function showNotice(text: string | null): void {
   ui.notice.hidden = text === null;
@@ -195,6 +198,10 @@ function connectEvents(): void {
     events = null;
     eventsConnected = false;
     if (FATAL_CLOSES[ev.code]) {
+      if (ev.code === 4409) {
+        ended = true;
+        staff?.sessionEnded();
+      }
       setFatal(FATAL_CLOSES[ev.code]);
       return;
     }
@@ -300,6 +307,21 @@ function setAnswer(id: number, text: string): void {
   item.append(answer);
 }
 
+// The pack answer the interviewer chose to reveal (sent to everyone), shown in the thread.
+function addReveal(text: string): void {
+  const item = document.createElement("li");
+  item.className = "question reveal";
+  const label = document.createElement("p");
+  label.className = "q-meta";
+  label.textContent = "The interviewer adds:";
+  const body = document.createElement("p");
+  body.className = "q-answer";
+  body.textContent = text;
+  item.append(label, body);
+  ui.thread.append(item);
+  ui.thread.scrollTop = ui.thread.scrollHeight;
+}
+
 function resetQuestions(list: Question[]): void {
   questions.clear();
   ui.thread.replaceChildren();
@@ -322,6 +344,7 @@ function updateControls(): void {
   for (const control of ui.ask.querySelectorAll<HTMLButtonElement | HTMLTextAreaElement>("button, textarea")) {
     control.disabled = !askOpen;
   }
+  staff?.setLive(role === "interviewer" && !ended && !fatal && eventsConnected);
 }
 
 function setKernel(state: string, reason?: unknown): void {
@@ -340,6 +363,9 @@ function setRole(r: string): void {
   ui.ask.hidden = r !== "candidate";
   if (first) {
     setPresence(r);
+    if (STAFF_ROLES.has(r)) {
+      staff = new StaffPanel({ role: r, sessionId, token, send, notice: showNotice });
+    }
     const writable = WRITE_ROLES.has(r);
     view.dispatch({
       effects: readOnly.reconfigure(writable ? [] : [EditorState.readOnly.of(true), EditorView.editable.of(false)]),
@@ -383,7 +409,8 @@ function handle(msg: Record<string, unknown>): void {
       ended = Boolean(session?.ended);
       resetRuns((msg.runs as RunRecord[]) ?? []);
       const clarify = msg.clarify as { questions?: Question[] } | null;
-      resetQuestions(clarify?.questions ?? []);
+      if (staff) staff.hello(msg.problem, clarify, session);
+      else resetQuestions(clarify?.questions ?? []);
       setKernel(String((msg.kernel as { state?: string } | undefined)?.state ?? "unknown"));
       showNotice(null);
       updateBadge();
@@ -409,20 +436,28 @@ function handle(msg: Record<string, unknown>): void {
       setKernel(String(msg.state), msg.reason);
       return;
     case "question":
-      renderQuestion(msg.question as Question);
+      if (staff) staff.question(msg.question as Question);
+      else renderQuestion(msg.question as Question);
       return;
     case "answer":
-      setAnswer(Number(msg.question), String(msg.text));
+      if (staff) staff.answer(Number(msg.question), String(msg.text));
+      else setAnswer(Number(msg.question), String(msg.text));
+      return;
+    case "reveal":
+      addReveal(String(msg.text ?? ""));
       return;
     case "session.ended":
       ended = true;
+      staff?.sessionEnded();
       setFatal("the session has ended");
       return;
     case "error":
+      staff?.error();
       showNotice(String(msg.message ?? "error"));
       return;
     default:
-      return; // staff tools (suggestions, ledger, notes …) come in a later slice
+      staff?.handle(msg); // suggestions, ledger, notes, ratings, mode, checks (staff only)
+      return;
   }
 }
 

@@ -1,0 +1,153 @@
+// Shared by the staff home and the replay page: DOM helpers, the HTTP API, the staff token.
+// Everything the server sends is shown with textContent, never parsed as markup.
+
+export const SPECIALIZATIONS = ["llm", "ml", "mlops", "agentic"] as const;
+
+const ADMIN_KEY = "clarify.admin-token";
+const TOKENS_KEY = "clarify.session-tokens";
+
+export function byId<T extends HTMLElement>(id: string): T {
+  const node = document.getElementById(id);
+  if (!node) throw new Error(`the page lacks #${id}`);
+  return node as T;
+}
+
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  cls?: string,
+  text?: string,
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** m:ss (or h:mm:ss) of a duration in ms. */
+export function clock(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const mm = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, "0");
+  return h > 0 ? `${h}:${String(mm).padStart(2, "0")}:${ss}` : `${mm}:${ss}`;
+}
+
+export function when(epochMs: number): string {
+  return new Date(epochMs).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+// -- the staff token (the server prints it at start-up), kept for this tab only ---------------
+
+export function adminToken(): string | null {
+  return sessionStorage.getItem(ADMIN_KEY);
+}
+
+export function setAdminToken(token: string | null): void {
+  if (token) sessionStorage.setItem(ADMIN_KEY, token);
+  else sessionStorage.removeItem(ADMIN_KEY);
+}
+
+/** Role tokens are shown once, at creation: those of sessions created in this tab are kept. */
+export type RoleTokens = Record<string, string>;
+
+export function sessionTokens(): Record<string, RoleTokens> {
+  try {
+    const parsed = JSON.parse(sessionStorage.getItem(TOKENS_KEY) ?? "{}");
+    return parsed && typeof parsed === "object" ? (parsed as Record<string, RoleTokens>) : {};
+  } catch {
+    return {};
+  }
+}
+
+export function keepSessionTokens(sessionId: string, tokens: RoleTokens): void {
+  const all = sessionTokens();
+  all[sessionId] = tokens;
+  sessionStorage.setItem(TOKENS_KEY, JSON.stringify(all));
+}
+
+// -- HTTP ------------------------------------------------------------------------------------
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function failure(response: Response): Promise<ApiError> {
+  let message = `${response.status} ${response.statusText}`;
+  try {
+    const body = (await response.json()) as { message?: unknown; error?: unknown };
+    if (typeof body.message === "string") message = body.message;
+    else if (typeof body.error === "string") message = body.error;
+  } catch {
+    // not JSON: keep the status line
+  }
+  return new ApiError(response.status, message);
+}
+
+/** A request with the token as a Bearer header (it stays out of URLs and logs). */
+export async function request(path: string, token: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  headers.set("Authorization", `Bearer ${token}`);
+  const response = await fetch(path, { ...init, headers, cache: "no-store" });
+  if (!response.ok) throw await failure(response);
+  return response;
+}
+
+export async function getJson<T>(path: string, token: string): Promise<T> {
+  return (await (await request(path, token)).json()) as T;
+}
+
+export async function postJson<T>(path: string, token: string, body: unknown): Promise<T> {
+  const response = await request(path, token, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return (await response.json()) as T;
+}
+
+// -- shapes ----------------------------------------------------------------------------------
+
+export interface ProblemSummary {
+  id: string;
+  title: string;
+  specialization: string;
+  level: string;
+  minutes: number;
+  summary: string;
+  brief?: string;
+}
+
+export interface SessionSummary {
+  id: string;
+  problem: string | null;
+  candidate: string;
+  created_ms: number;
+  status: string;
+  ended_ms: number | null;
+  recording_gap?: boolean;
+  role?: string;
+}
+
+export interface CreatedSession extends SessionSummary {
+  tokens: RoleTokens;
+  links: Record<string, string>;
+}
+
+/** A problem brief as text: paragraphs at blank lines, hard-wrapped lines joined (as the room). */
+export function renderBrief(target: HTMLElement, brief: string): void {
+  target.replaceChildren();
+  for (const para of brief.split(/\n\s*\n/)) {
+    const lines: string[] = [];
+    for (const line of para.split("\n")) {
+      const own = /^\s*([-*+]|\d+[.)]|#{1,6})\s/.test(line);
+      if (lines.length > 0 && !own) lines[lines.length - 1] += ` ${line.trim()}`;
+      else lines.push(line.trimEnd());
+    }
+    target.append(el("p", "brief-body", lines.join("\n")));
+  }
+}
