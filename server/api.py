@@ -15,7 +15,7 @@ from server.document import text_at
 from server.errors import ClarifyError, Forbidden, InvalidInput, Unauthorized
 from server.errors import NotFound as NotFoundError
 from server.recording import Event
-from server.scorecard import comparison, render_html, session_scorecard
+from server.scorecard import comparison, render_comparison_html, render_html, session_scorecard
 
 STAFF_ROLES = frozenset({"interviewer", "observer"})
 REPLAY_ROLES = frozenset({"interviewer", "observer", "reviewer"})
@@ -232,7 +232,7 @@ async def scorecard(request: Request) -> Response:
     return JSONResponse(card)
 
 
-async def compare(request: Request) -> JSONResponse:
+async def compare(request: Request) -> Response:
     """Staff: every candidate who worked on one problem, constraint by constraint."""
     require_admin(request)
     state = request.state.clarify
@@ -240,4 +240,7 @@ async def compare(request: Request) -> JSONResponse:
     if problem is None:
         raise NotFoundError("no such problem")
     cards = [await _card(request, info) for info in await state.store.list() if info.problem == problem.id]
-    return JSONResponse(comparison(problem, cards))
+    data = comparison(problem, cards)
+    if "text/html" in request.headers.get("accept", ""):
+        return HTMLResponse(render_comparison_html(data))
+    return JSONResponse(data)

@@ -118,3 +118,37 @@ def render_html(card: dict[str, Any]) -> str:
 <h2>Ratings</h2><table><tr><th>dimension</th><th>score (1 to 4)</th></tr>{ratings}</table>
 <details><summary>How the score is computed</summary><pre>{e(card["formula"] or "")}</pre></details>
 </body></html>"""
+
+
+def render_comparison_html(data: dict[str, Any]) -> str:
+    """Constraints x candidates for one problem, as a readable page (every value escaped)."""
+    e = html.escape
+    p = data["problem"]
+    head = "".join(f"<th title='{e(c['title'])}'>{e(c['title'])}</th>" for c in data["constraints"])
+    rows = []
+    for cand in sorted(data["candidates"], key=lambda c: c["overall"], reverse=True):
+        cells = []
+        for c in data["constraints"]:
+            d = cand["discovery"].get(c["id"]) or {}
+            how = d.get("how")
+            text = f"{how} {_ms(d.get('t'))}" if how else "—"
+            link = f"/replay/{e(cand['session'])}#t={d['t']}" if how else ""
+            cells.append(
+                f"<td class='{e(how or 'none')}'>" + (f"<a href='{link}'>{e(text)}</a>" if link else text) + "</td>"
+            )
+        rows.append(
+            f"<tr><th><a href='/api/sessions/{e(cand['session'])}/scorecard'>{e(cand['candidate'])}</a></th>"
+            f"<td>{cand['overall']:.0f}</td><td>{e(cand['band'])}</td>{''.join(cells)}</tr>"
+        )
+    body = "".join(rows) or f"<tr><td colspan={3 + len(data['constraints'])}>no sessions yet</td></tr>"
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Comparison: {e(p["title"])}</title>
+<style>{_STYLE}
+td.typed,td.aloud{{background:#e7f6ec}}td.check{{background:#fff6db}}td.volunteered,td.none{{color:#888}}
+th{{vertical-align:bottom}}</style></head><body>
+<h1>{e(p["title"])}</h1><p>{e(p["specialization"])} · {e(p["level"])} · {p["minutes"]} min ·
+{len(data["candidates"])} candidates</p>
+<table><tr><th>candidate</th><th>overall</th><th>band</th>{head}</tr>{body}</table>
+<p>Each cell: how the constraint was surfaced (typed, aloud, check, volunteered) and when (m:ss),
+linked to that moment of the replay.</p>
+</body></html>"""

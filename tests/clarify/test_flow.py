@@ -138,6 +138,12 @@ async def test_a_whole_session_as_the_candidate_leaks_nothing_and_scores(server_
         ).json()
         [row] = comp["candidates"]
         assert row["candidate"] == "Ada" and row["discovery"]["multilingual"]["how"] == "typed"
+        page = await http.get(
+            f"/api/problems/{problem.id}/comparison",
+            headers={"Authorization": f"Bearer {ADMIN}", "Accept": "text/html"},
+        )
+        assert page.status_code == 200 and "<h1>Deduplicate product listings</h1>" in page.text
+        assert f"/replay/{sid}#t=" in page.text and ">Ada</a>" in page.text
 
 
 async def test_auto_mode_answers_confident_matches_and_asks_for_assumptions_otherwise(server_factory, tmp_path) -> None:
