@@ -4,7 +4,7 @@ import { python } from "@codemirror/lang-python";
 import { Compartment, EditorState, Prec } from "@codemirror/state";
 import { EditorView, keymap } from "@codemirror/view";
 import { basicSetup } from "codemirror";
-import { yCollab } from "y-codemirror.next";
+import { yCollab, yUndoManagerKeymap } from "y-codemirror.next";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
 
@@ -161,6 +161,9 @@ const view = new EditorView({
         keymap.of([
           { key: "Shift-Enter", run: () => (runCell(), true) },
           { key: "Mod-Enter", run: () => (runCell(), true) },
+          // Undo and redo through the Yjs UndoManager: only this user's own edits, never a
+          // collaborator's (CodeMirror's own history would not know whose change is whose).
+          ...yUndoManagerKeymap,
         ]),
       ),
       basicSetup,
