@@ -28,6 +28,7 @@ def session_scorecard(problem: Problem, events: Sequence[Event], session: dict[s
     state = clarify_state(problem, events)
     card = scorecard(problem, state.ledger, state.checks, state.ratings)
     card["session"] = session
+    card["problem_title"] = problem.meta.title
     card["questions"] = [q.staff() for q in state.questions]
     card["notes"] = state.notes
     card["checks_status"] = "done" if state.checks else ("pending" if session.get("status") == "ended" else "not run")
@@ -109,7 +110,7 @@ def render_html(card: dict[str, Any]) -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Scorecard: {e(s["candidate"])}</title>
 <style>{_STYLE}</style></head><body>
-<h1>{e(s["candidate"])}: {e(card["problem"])}</h1>
+<h1>{e(s["candidate"])}: {e(card.get("problem_title") or card["problem"])}</h1>
 <p class="band">{e(card["band"])} · overall {card["overall"]:.0f}</p><p>{parts}</p>
 <h2>Clarifying questions: hidden constraints</h2>
 <table><tr><th>constraint</th><th>category</th><th>weight</th><th>how</th><th>when</th><th>first run</th>
@@ -147,7 +148,7 @@ def render_comparison_html(data: dict[str, Any]) -> str:
 td.typed,td.aloud{{background:#e7f6ec}}td.check{{background:#fff6db}}td.volunteered,td.none{{color:#888}}
 th{{vertical-align:bottom}}</style></head><body>
 <h1>{e(p["title"])}</h1><p>{e(p["specialization"])} · {e(p["level"])} · {p["minutes"]} min ·
-{len(data["candidates"])} candidates</p>
+{len(data["candidates"])} candidate{"" if len(data["candidates"]) == 1 else "s"}</p>
 <table><tr><th>candidate</th><th>overall</th><th>band</th>{head}</tr>{body}</table>
 <p>Each cell: how the constraint was surfaced (typed, aloud, check, volunteered) and when (m:ss),
 linked to that moment of the replay.</p>

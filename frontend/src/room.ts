@@ -86,6 +86,10 @@ function updateBadge(): void {
   if (fatal) {
     state = "closed";
     label = `disconnected: ${fatal}`;
+  } else if (!navigator.onLine) {
+    // An open websocket can sit silent for up to 30 s after the network goes; say so at once.
+    state = "reconnecting";
+    label = "offline: edits sync when the network is back";
   } else if (docConnected && eventsConnected) {
     state = "connected";
     label = "connected";
@@ -120,6 +124,15 @@ const undoManager = new Y.UndoManager(ytext);
 provider.on("status", ({ status }: { status: string }) => {
   docConnected = status === "connected";
   if (docConnected && eventsConnected) everConnected = true;
+  updateBadge();
+});
+window.addEventListener("offline", updateBadge);
+window.addEventListener("online", () => {
+  // Sockets that went silent while offline may still look open: start both afresh.
+  if (fatal) return;
+  provider.disconnect();
+  provider.connect();
+  events?.close();
   updateBadge();
 });
 provider.on("connection-close", (event: CloseEvent | null) => {
