@@ -98,10 +98,23 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def list_problems(request: Request) -> JSONResponse:
-    """Staff: every loaded problem (id, title, specialization, level, minutes, summary, brief)."""
+    """Staff: every loaded problem (id, title, specialization, level, minutes, summary), with its
+    brief and, this being a staff endpoint, its hidden constraints for the preview."""
     require_admin(request)
     problems = request.state.clarify.problems
-    return JSONResponse([{**p.summary(), "brief": p.brief} for p in problems.values()])
+    return JSONResponse(
+        [
+            {
+                **p.summary(),
+                "brief": p.brief,
+                "constraints": [
+                    {"id": c.id, "title": c.title, "category": c.category, "weight": c.weight}
+                    for c in p.meta.constraint
+                ],
+            }
+            for p in problems.values()
+        ]
+    )
 
 
 async def list_sessions(request: Request) -> JSONResponse:

@@ -120,6 +120,7 @@ export interface ProblemSummary {
   minutes: number;
   summary: string;
   brief?: string;
+  constraints?: { id: string; title: string; category: string; weight: number }[];
 }
 
 export interface SessionSummary {

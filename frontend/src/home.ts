@@ -163,7 +163,14 @@ function renderPreview(): void {
   }
   const body = el("div");
   renderBrief(body, p.brief ?? p.summary);
-  ui.preview.replaceChildren(el("h3", undefined, p.title), el("p", "muted", p.summary), body);
+  const hidden = el("details", "hidden-constraints");
+  hidden.append(el("summary", undefined, `Hidden constraints (${p.constraints?.length ?? 0}, staff only)`));
+  const list = el("ul");
+  for (const c of p.constraints ?? []) {
+    list.append(el("li", undefined, `${c.title} · ${c.category} · weight ${c.weight}`));
+  }
+  hidden.append(list);
+  ui.preview.replaceChildren(el("h3", undefined, p.title), el("p", "muted", p.summary), body, hidden);
   ui.preview.scrollTop = 0;
 }
 

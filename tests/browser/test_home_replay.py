@@ -74,6 +74,11 @@ async def test_home_creates_a_session_and_replay_scrubs_and_plays(server_factory
             await page.keyboard.press("Enter")
             await expect(pick).to_have_attribute("aria-pressed", "true")
             await expect(page.locator("#preview h3")).to_have_text("Flag support tickets that will escalate")
+            # Staff also preview the hidden constraints.
+            hidden = page.locator("#preview .hidden-constraints")
+            await expect(hidden.locator("summary")).to_have_text("Hidden constraints (7, staff only)")
+            await hidden.locator("summary").click()
+            await expect(hidden.locator("li").first).to_contain_text("Only about 6% of tickets escalate")
             assert await page.locator("#problem").input_value() == "ticket-escalation"
 
             await page.locator("#candidate").fill("Grace")

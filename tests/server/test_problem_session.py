@@ -19,7 +19,9 @@ async def test_problem_session_loads_data_starter_and_filters_hidden_text(server
     server = server_factory(CLARIFY_PROBLEMS_DIR=str(packs))
     async with httpx.AsyncClient(base_url=server.base, headers={"Authorization": f"Bearer {ADMIN}"}) as http:
         listed = (await http.get("/api/problems")).json()
-        assert listed == [problem.summary()]
+        assert [{k: item[k] for k in problem.summary()} for item in listed] == [problem.summary()]
+        assert listed[0]["brief"] == problem.brief
+        assert [c["id"] for c in listed[0]["constraints"]] == ["multilingual", "latency-budget"]
         assert (await http.get("/api/problems", headers={"Authorization": "Bearer nope"})).status_code == 401
         r = await http.post("/api/sessions", json={"problem": problem.id, "candidate": "Ada"})
         assert r.status_code == 201, r.text
