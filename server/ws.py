@@ -12,6 +12,7 @@ import json
 import logging
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -93,7 +94,7 @@ async def doc_endpoint(ws: WebSocket) -> None:
     try:
         async with anyio.create_task_group() as tg:
             peer.cancel_scope = tg.cancel_scope
-            tg.start_soon(_drain_bytes, ws, peer, tg.cancel_scope)
+            tg.start_soon(_drain, peer, ws.send_bytes, tg.cancel_scope)
             while True:
                 msg = await ws.receive()
                 if msg["type"] == "websocket.disconnect":
@@ -126,13 +127,14 @@ async def doc_endpoint(ws: WebSocket) -> None:
             await _close_quietly(ws, close_code)
 
 
-async def _drain_bytes(ws: WebSocket, peer: Peer, scope: anyio.CancelScope) -> None:
+async def _drain(peer: Peer | EventPeer, send: Callable[[Any], Awaitable[None]], scope: anyio.CancelScope) -> None:
+    """The connection's sender: drains its bounded queue; None (or a drop) ends the connection."""
     while True:
         message = await peer.queue.get()
         if message is None or peer.dropped:
             scope.cancel()
             return
-        await ws.send_bytes(message)
+        await send(message)
 
 
 async def _close_quietly(ws: WebSocket, code: int) -> None:
@@ -159,7 +161,7 @@ async def events_endpoint(ws: WebSocket) -> None:
         try:
             async with anyio.create_task_group() as tg:
                 peer.cancel_scope = tg.cancel_scope
-                tg.start_soon(_drain_json, ws, peer, tg.cancel_scope)
+                tg.start_soon(_drain, peer, lambda m: ws.send_text(_dumps(m)), tg.cancel_scope)
                 while True:
                     msg = await ws.receive()
                     if msg["type"] == "websocket.disconnect":
@@ -192,13 +194,8 @@ async def events_endpoint(ws: WebSocket) -> None:
                 await _close_quietly(ws, close_code)
 
 
-async def _drain_json(ws: WebSocket, peer: EventPeer, scope: anyio.CancelScope) -> None:
-    while True:
-        message = await peer.queue.get()
-        if message is None or peer.dropped:
-            scope.cancel()
-            return
-        await ws.send_text(json.dumps(message, separators=(",", ":")))
+def _dumps(message: dict[str, Any]) -> str:
+    return json.dumps(message, separators=(",", ":"))
 
 
 def _parse(raw: str | bytes | None) -> dict[str, Any]:
