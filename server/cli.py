@@ -21,6 +21,7 @@ def _serve(args: argparse.Namespace) -> int:
     token, created = load_admin_token(settings)
     base = f"http://{host}:{port}"
     print(f"Clarify is starting on {base}")
+    print(f"  staff home:  {base}/   (sign in with the admin token; create sessions, copy links)")
     print(f"  health:      {base}/healthz")
     if created:
         print(f"  admin token: {token}  (stored in {settings.data_dir / 'admin_token'}; shown once)")
