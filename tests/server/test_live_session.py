@@ -196,9 +196,11 @@ async def test_a_stock_provider_with_no_presence_set_stays_connected(server_fact
         bare.send(op="append", text="typed by a bare provider\n")
         await named.wait_text("typed by a bare provider\n")
         await asyncio.sleep(1.0)
+        # Before the fix the room closed this socket with 1007 and the provider reconnected
+        # every ~100 ms; a stray reconnect on a loaded machine is not that bug.
         statuses = [e["status"] for e in bare.events if e["event"] == "status"]
-        assert statuses == ["connecting", "connected"] or statuses == ["connected"], statuses
-        assert not any(e["event"] == "close" for e in bare.events)
+        assert statuses[-1] == "connected" and statuses.count("connected") <= 2, statuses
+        assert not any(e["event"] == "close" and e["code"] == 1007 for e in bare.events), bare.events
     finally:
         await bare.close()
         await named.close()
