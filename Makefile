@@ -36,7 +36,7 @@ test: setup lint node-deps
 
 # Regenerates docs/screenshots/ from the browser tests.
 screenshots: setup node-deps
-	$(PY) -m pytest tests/browser -q
+	CLARIFY_SCREENSHOTS=1 $(PY) -m pytest tests/browser -q
 
 bench: setup
 	$(PY) -m bench.sandbox_bench

@@ -10,11 +10,22 @@ shutdown) read ``control`` under their own lock.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import zmq
 import zmq.asyncio
 from jupyter_client.session import Session
+
+from sandbox.errors import KernelProtocolError
+from sandbox.messages import check_envelope, parent_id
+
+log = logging.getLogger(__name__)
+
+# Malformed messages logged per client before the log only counts them (a kernel can send
+# millions).
+_LOG_FIRST = 10
+_LOG_EVERY = 1000
 
 _context: zmq.asyncio.Context | None = None
 
@@ -32,9 +43,11 @@ Message = dict[str, Any]
 class KernelClient:
     """The host's end of one kernel's shell, iopub and control channels."""
 
-    def __init__(self, connection: dict[str, Any], *, max_message_bytes: int) -> None:
+    def __init__(self, connection: dict[str, Any], *, max_message_bytes: int, name: str = "") -> None:
         self._connection = connection
         self._max_message_bytes = max_message_bytes
+        self.name = name  # the kernel id, for log lines
+        self.malformed = 0  # messages dropped because they were forged, garbled or ill-shaped
         self.session = Session(
             key=connection["key"].encode(),
             signature_scheme=connection["signature_scheme"],
@@ -102,12 +115,32 @@ class KernelClient:
             if msg is not None:
                 return msg
 
-    def _decode(self, frames: list[bytes]) -> Message | None:
+    def decode(self, frames: list[bytes]) -> Message:
+        """Verify, parse and check one message; :class:`KernelProtocolError` if it is not a
+        signed, well-formed Jupyter message (the envelope; content is checked by its reader)."""
         try:
             _idents, parts = self.session.feed_identities(frames)
-            return self.session.deserialize(parts)
-        except Exception:  # noqa: BLE001 - a forged or garbled message is dropped, never raised
+            # jupyter_client replaces invalid UTF-8 silently; the spec says UTF-8, so refuse it.
+            for part in parts[1:5]:
+                bytes(part).decode("utf-8")
+            msg = self.session.deserialize(parts)
+        except Exception as exc:  # noqa: BLE001 - bad signature, not JSON, not UTF-8, too few frames...
+            raise KernelProtocolError(f"undecodable kernel message: {type(exc).__name__}: {str(exc)[:200]}") from None
+        return check_envelope(msg)
+
+    def _decode(self, frames: list[bytes]) -> Message | None:
+        """:meth:`decode`, with a malformed message dropped (counted and logged), never raised."""
+        try:
+            return self.decode(frames)
+        except KernelProtocolError as exc:
+            self.note_malformed(exc.reason)
             return None
+
+    def note_malformed(self, reason: str) -> None:
+        """Count (and log, sparingly) one dropped message."""
+        self.malformed += 1
+        if self.malformed <= _LOG_FIRST or self.malformed % _LOG_EVERY == 0:
+            log.info("kernel %s: dropped message %d: %s", self.name or "?", self.malformed, reason)
 
     async def control_request(self, msg_type: str, content: dict[str, Any], timeout: float) -> Message | None:
         """Send a control request and wait for its reply (None on timeout)."""
@@ -120,7 +153,7 @@ class KernelClient:
                 reply = await self.recv(self.control, remaining)
                 if reply is None:
                     return None
-                if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                if parent_id(reply) == msg_id:
                     return reply
             return None
 
@@ -134,6 +167,6 @@ class KernelClient:
             reply = await self.recv(self.shell, remaining)
             if reply is None:
                 return None
-            if reply.get("parent_header", {}).get("msg_id") == msg_id:
+            if parent_id(reply) == msg_id:
                 return reply
         return None

@@ -35,6 +35,14 @@ class KernelDead(SandboxError):
     code = "kernel_dead"
 
 
+class KernelProtocolError(SandboxError):
+    """The kernel sent something that is not a well-formed Jupyter message, or talking to it
+    failed in a way nobody planned for. A malformed message is dropped with a notice; this is
+    raised only where there is nothing left to drop (the run cannot go on)."""
+
+    code = "kernel_protocol_error"
+
+
 class KernelBusy(SandboxError):
     """A run is already in progress on this kernel (the server queues runs, one at a time)."""
 

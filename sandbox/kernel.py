@@ -18,12 +18,14 @@ import zmq
 import zmq.asyncio
 
 from sandbox.client import KernelClient
-from sandbox.errors import KernelBusy, KernelDead, KernelStartError, SandboxError
+from sandbox.errors import KernelBusy, KernelDead, KernelProtocolError, KernelStartError, SandboxError
+from sandbox.messages import check_execute_reply, parent_id
 from sandbox.output import OutputLimiter, to_event
 from sandbox.types import ExecutionResult, KernelState, KernelStatus, OutputEvent, OutputTruncated, RunStatus
 
 if TYPE_CHECKING:
     from sandbox.launcher import ContainerHandle, DockerLauncher
+    from sandbox.messages import ExecuteReply
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +41,16 @@ class Kernel:
         self.handle = handle
         self.config = launcher.config
         self.client = KernelClient(
-            handle.kdir.connection_info(for_container=False), max_message_bytes=self.config.max_message_bytes
+            handle.kdir.connection_info(for_container=False),
+            max_message_bytes=self.config.max_message_bytes,
+            name=handle.kernel_id,
         )
         self.state: KernelState = "starting"
         self.info: dict[str, Any] = {}
         self.death_reason: str | None = None
         self.restart_count = 0
         self.last_activity = time.monotonic()
+        self.removed = False  # the container is gone for good (shut down, culled): never restart it
         self._run_lock = asyncio.Lock()
         self._setup_code: str | None = None
         self._current: Execution | None = None
@@ -145,8 +150,21 @@ class Kernel:
         if reply is None or reply["content"].get("status") != "ok":
             await self.launcher.signal(self.handle, "SIGINT")
 
-    async def restart(self) -> None:
-        """Restart in the same container: state cleared, problem data and setup restored."""
+    async def restart(self, *, within: Execution | None = None) -> None:
+        """Restart in the same container: state cleared, problem data and setup restored.
+
+        ``within`` is the run that restarts its own kernel (a time limit): it holds the run lock,
+        so the setup code runs inside it rather than waiting for the lock it holds.
+
+        A kernel whose container was removed (shut down, culled, reaped) cannot be restarted:
+        that raises :class:`KernelDead`; ask the pool for a new kernel instead.
+        """
+        if self.removed:
+            self.state = "dead"
+            raise KernelDead(
+                f"kernel {self.id} was shut down and its container removed ({self.death_reason or 'shut down'}); "
+                "it cannot be restarted, a new kernel is needed"
+            )
         self.state = "restarting"
         self.client.close()
         try:
@@ -160,7 +178,7 @@ class Kernel:
             raise KernelStartError(f"restart failed: {exc}") from exc
         self.restart_count += 1
         if self._setup_code:
-            await self._run_setup(self._setup_code)
+            await self._run_setup(self._setup_code, within=within)
 
     async def shutdown(self) -> None:
         """Shut down, escalating: shutdown request, then container stop, then kill; remove all."""
@@ -173,6 +191,7 @@ class Kernel:
         self.state = "dead"
         self.death_reason = self.death_reason or "shut down"
         self.client.close()
+        self.removed = True
         await self.launcher.remove(self.handle)
 
     # -- problems -----------------------------------------------------------------------
@@ -190,8 +209,16 @@ class Kernel:
             return None
         return await self._run_setup(self._setup_code)
 
-    async def _run_setup(self, code: str) -> ExecutionResult:
-        _, result = await self.run(code, silent=True, store_history=False)
+    async def _run_setup(self, code: str, *, within: Execution | None = None) -> ExecutionResult:
+        if within is None:
+            _, result = await self.run(code, silent=True, store_history=False)
+        else:
+            run = self.execute(code, silent=True, store_history=False)
+            run.inside = within
+            async with run:
+                _ = [event async for event in run]
+            assert run.result is not None
+            result = run.result
         if result.status != "ok":
             log.warning("setup code on kernel %s ended with %s: %s", self.id, result.status, result.reason)
         return result
@@ -237,8 +264,12 @@ class Execution:
         self._started = 0.0
         self._msg_id = ""
         self._events = self._run()
+        self.inside: Execution | None = None  # the run holding the lock this one runs within
 
     async def __aenter__(self) -> Execution:
+        if self.inside is not None:
+            self._send()
+            return self
         if self.kernel._run_lock.locked():
             raise KernelBusy("a run is already in progress on this kernel")
         await self.kernel._run_lock.acquire()
@@ -259,32 +290,44 @@ class Execution:
                 await self.kernel.interrupt()
                 self.kernel.state = "idle"
         finally:
-            self.kernel._current = None
-            self.kernel._run_lock.release()
+            self.kernel._current = self.inside
+            if self.inside is None:
+                self.kernel._run_lock.release()
 
     def __aiter__(self) -> Execution:
         return self
 
     async def __anext__(self) -> OutputEvent:
+        """The next event. Whatever the kernel does, this raises only :class:`SandboxError`
+        subclasses (and ``StopAsyncIteration`` at the end): an unexpected failure becomes
+        :class:`KernelProtocolError` (or :class:`KernelDead` when the connection is gone)."""
         if not self.kernel._run_lock.locked():
             raise RuntimeError("use `async with kernel.execute(code) as run:` before iterating")
-        return await self._events.__anext__()
+        try:
+            return await self._events.__anext__()
+        except (StopAsyncIteration, SandboxError):
+            raise
+        except zmq.ZMQError as exc:
+            log.info("kernel %s: connection lost during a run: %s", self.kernel.id, exc)
+            raise KernelDead(f"the connection to the kernel was lost: {exc}") from exc
+        except Exception as exc:
+            log.exception("kernel %s: unexpected failure during a run", self.kernel.id)
+            raise KernelProtocolError(f"the run failed unexpectedly: {type(exc).__name__}: {exc}") from exc
 
     def _finish(
         self,
         status: RunStatus,
         started: float,
         *,
-        reply: dict[str, Any] | None = None,
+        execution_count: int | None = None,
         reason: str | None = None,
         restarted: bool = False,
         dropped: int = 0,
     ) -> None:
-        content = (reply or {}).get("content", {})
         self.result = ExecutionResult(
             status=status,
             duration_ms=round((time.monotonic() - started) * 1000, 3),
-            execution_count=content.get("execution_count"),
+            execution_count=execution_count,
             reason=reason,
             restarted=restarted,
             dropped_bytes=dropped,
@@ -324,7 +367,8 @@ class Execution:
         poller.register(client.iopub, zmq.POLLIN)
         deadline = started + self.timeout if self.timeout > 0 else None
         timed_out = False
-        reply: dict[str, Any] | None = None
+        reply: ExecuteReply | None = None
+        bad_reply = False  # a reply to this run was dropped as malformed
         idle = False
         last_message = last_check = last_iopub = started
         try:
@@ -336,9 +380,15 @@ class Execution:
                 now = time.monotonic()
                 if client.iopub in ready:
                     last_message = last_iopub = now
-                    msg = client._decode(await client.iopub.recv_multipart())
-                    if msg is not None and msg.get("parent_header", {}).get("msg_id") == msg_id:
-                        event = to_event(msg)
+                    try:
+                        msg = client.decode(await client.iopub.recv_multipart())
+                        event = to_event(msg) if parent_id(msg) == msg_id else None
+                    except KernelProtocolError as exc:
+                        # Dropped, with one notice per run; the run goes on.
+                        client.note_malformed(exc.reason)
+                        for out in limiter.malformed():
+                            yield out
+                    else:
                         if isinstance(event, KernelStatus) and event.state == "busy" and not self.executing:
                             self.executing = True
                             if self.interrupt_pending:
@@ -351,9 +401,28 @@ class Execution:
                                 yield out
                 if client.shell in ready:
                     last_message = now
-                    msg = client._decode(await client.shell.recv_multipart())
-                    if msg is not None and msg.get("parent_header", {}).get("msg_id") == msg_id:
-                        reply = msg
+                    shell_msg = client._decode(await client.shell.recv_multipart())
+                    if shell_msg is not None and parent_id(shell_msg) == msg_id:
+                        try:
+                            reply = check_execute_reply(shell_msg)
+                        except KernelProtocolError as exc:
+                            bad_reply = True
+                            client.note_malformed(exc.reason)
+                            for out in limiter.malformed():
+                                yield out
+                    elif shell_msg is None:
+                        for out in limiter.malformed():
+                            yield out
+                if reply is None and bad_reply and idle and now - last_iopub >= _IDLE_GRACE_S:
+                    # The kernel went idle and the only reply it sent for this run was
+                    # malformed: the run is over, how it ended is unknown.
+                    self._finish(
+                        "error",
+                        started,
+                        reason="the kernel's reply to this run was malformed and was dropped",
+                        dropped=limiter.dropped,
+                    )
+                    return
                 if reply is not None and not idle and now - last_iopub >= _IDLE_GRACE_S:
                     # The run is over (the reply says so) but iopub went quiet without "idle":
                     # a message over max_message_bytes made zmq drop the connection, taking
@@ -383,7 +452,7 @@ class Execution:
                             f"the run exceeded the {self.timeout:.0f} s time limit and did not stop when "
                             "interrupted; the kernel was restarted and its state is gone"
                         )
-                        await kernel.restart()
+                        await kernel.restart(within=self)
                         yield KernelStatus(state="idle")
                         self._finish("timed_out", started, reason=reason, restarted=True, dropped=limiter.dropped)
                         return
@@ -391,16 +460,16 @@ class Execution:
             kernel.last_activity = time.monotonic()
             if kernel.state == "busy":
                 kernel.state = "idle"
-        content = reply["content"]
-        if content.get("status") == "ok":
+        assert reply is not None
+        if reply.status == "ok":
             status: RunStatus = "ok"
             reason = None
-        elif content.get("ename") == "KeyboardInterrupt":
+        elif reply.ename == "KeyboardInterrupt":
             status = "timed_out" if timed_out else "interrupted"
             reason = f"the run exceeded the {self.timeout:.0f} s time limit and was interrupted" if timed_out else None
         else:
             status = "error"
-            reason = f"{content.get('ename', 'Error')}: {content.get('evalue', '')}".strip()
+            reason = f"{reply.ename or 'Error'}: {reply.evalue[:1024]}".strip()
         if limiter.dropped:
             reason = (reason + "; " if reason else "") + f"{limiter.dropped} bytes of output dropped"
         if limiter.lost_messages:
@@ -412,4 +481,4 @@ class Execution:
                 await kernel._wait_for_ready(asyncio.get_running_loop().time() + cfg.start_timeout_s)
             except KernelStartError:
                 log.warning("kernel %s: iopub did not come back after an oversized message", kernel.id)
-        self._finish(status, started, reply=reply, reason=reason, dropped=limiter.dropped)
+        self._finish(status, started, execution_count=reply.execution_count, reason=reason, dropped=limiter.dropped)

@@ -19,7 +19,7 @@ from docker.errors import APIError, NotFound
 from docker.types import Mount, Ulimit
 
 from sandbox.config import SandboxConfig
-from sandbox.errors import KernelStartError
+from sandbox.errors import KernelDead, KernelStartError
 from sandbox.image import image_exists, image_tag
 from sandbox.socketdir import CONTAINER_CONN_DIR, CONTAINER_DATA_DIR, CONTAINER_SOCK_DIR, KernelDir
 
@@ -70,6 +70,9 @@ class DockerLauncher:
     """Starts and stops kernel containers with every containment setting applied."""
 
     def __init__(self, config: SandboxConfig, client: docker.DockerClient | None = None) -> None:
+        if config.kernel_dir is None or not config.server_id:
+            # The server derives both from its data directory (Settings.sandbox_config()).
+            raise ValueError("SandboxConfig.kernel_dir and server_id must be set: use config.for_data_dir(data_dir)")
         self.config = config
         if client is None:
             client = docker.DockerClient(base_url=config.docker_url) if config.docker_url else docker.from_env()
@@ -175,11 +178,24 @@ class DockerLauncher:
             log.debug("signal %s to %s failed: %s", sig, handle.kernel_id, exc)
 
     async def restart(self, handle: ContainerHandle) -> None:
-        """Restart the container in place: a fresh process and fresh tmpfs, same mounts."""
-        await _run(self.client.api.stop, handle.container_id, timeout=int(max(1, self.config.stop_timeout_s)))
-        handle.kdir.unlock()
-        handle.kdir.clear_sockets()
-        await _run(self.client.api.start, handle.container_id)
+        """Restart the container in place: a fresh process and fresh tmpfs, same mounts.
+
+        Raises :class:`KernelDead` when the container no longer exists (removed by a cull, a
+        reap or another server): a removed container is never recreated here.
+        """
+        try:
+            await _run(self.client.api.stop, handle.container_id, timeout=int(max(1, self.config.stop_timeout_s)))
+            handle.kdir.unlock()
+            handle.kdir.clear_sockets()
+            await _run(self.client.api.start, handle.container_id)
+        except NotFound:
+            raise KernelDead(
+                f"kernel {handle.kernel_id}'s container no longer exists (it was removed); a new kernel is needed"
+            ) from None
+        except FileNotFoundError:
+            raise KernelDead(
+                f"kernel {handle.kernel_id}'s directory no longer exists (it was removed); a new kernel is needed"
+            ) from None
 
     async def wait_exit(self, handle: ContainerHandle, timeout: float) -> bool:
         """Whether the container stopped within ``timeout`` seconds."""
@@ -205,6 +221,28 @@ class DockerLauncher:
             log.warning("removing kernel container %s failed: %s", handle.kernel_id, exc)
         finally:
             handle.kdir.remove()
+
+    async def exec_in(
+        self, handle: ContainerHandle, cmd: list[str], *, user: str, workdir: str = "/", timeout: float = 600.0
+    ) -> tuple[int | None, bytes, bytes]:
+        """Run ``cmd`` in the container as ``user``; ``(exit code, stdout, stderr)``.
+
+        The process keeps the container's confinement (no capabilities, no new privileges). The
+        command should bound its own run time; after ``timeout`` seconds the host stops waiting
+        and returns exit code None with empty output (the caller discards the container).
+        """
+
+        def run() -> tuple[int | None, bytes, bytes]:
+            created = self.client.api.exec_create(
+                handle.container_id, cmd, user=user, workdir=workdir, stdout=True, stderr=True, stdin=False
+            )
+            out, err = self.client.api.exec_start(created["Id"], demux=True)
+            code = self.client.api.exec_inspect(created["Id"]).get("ExitCode")
+            return code, out or b"", err or b""
+
+        with anyio.move_on_after(timeout):
+            return await anyio.to_thread.run_sync(run, abandon_on_cancel=True)
+        return None, b"", b""
 
     async def reap_orphans(self) -> int:
         """Remove every container this server left behind (a crash, a kill -9); returns how many."""

@@ -3,7 +3,8 @@
 Kernel output is untrusted and unbounded (``print('x' * 10**9)``, a million tiny prints), so
 every run gets an :class:`OutputLimiter`: a hard cap on the bytes delivered per run and a
 token bucket on the rate. Beyond either, output is dropped and one visible
-:class:`OutputTruncated` notice says so. Status changes and the final error always pass
+:class:`OutputTruncated` notice says so; a malformed message (see :mod:`sandbox.messages`)
+is dropped with one such notice per run too. Status changes and the final error always pass
 (an error's traceback is clipped instead) so the user still learns how the run ended.
 """
 
@@ -12,6 +13,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from sandbox.errors import KernelProtocolError
+from sandbox.messages import check_iopub_content, json_size
 from sandbox.types import (
     ClearOutput,
     DisplayData,
@@ -24,61 +27,69 @@ from sandbox.types import (
 )
 
 _MAX_TRACEBACK_BYTES = 64 * 1024
+_MAX_ENAME_CHARS = 1024
+MALFORMED_NOTICE = "a malformed message from the kernel was dropped"
 
 
 def to_event(msg: dict[str, Any]) -> OutputEvent | None:
-    """Map one iopub message to an event; None for messages the sandbox does not surface."""
-    msg_type = msg["header"]["msg_type"]
-    c = msg["content"]
+    """Map one iopub message to an event; None for messages the sandbox does not surface.
+
+    Raises :class:`KernelProtocolError` when the message's type or content does not have the
+    shape the Jupyter spec gives it (the caller drops it with a notice).
+    """
+    header = msg.get("header") if isinstance(msg, dict) else None
+    msg_type = header.get("msg_type") if isinstance(header, dict) else None
+    c = msg.get("content") if isinstance(msg, dict) else None
+    if not isinstance(msg_type, str) or not isinstance(c, dict):
+        raise KernelProtocolError("malformed kernel message: no msg_type or content")
+    check_iopub_content(msg_type, c)
     if msg_type == "stream":
-        name = "stderr" if c.get("name") == "stderr" else "stdout"
-        return Stream(name=name, text=str(c.get("text", "")))
+        name = "stderr" if c["name"] == "stderr" else "stdout"
+        return Stream(name=name, text=c["text"])
     if msg_type in ("display_data", "update_display_data"):
         return DisplayData(
-            data=dict(c.get("data") or {}),
-            metadata=dict(c.get("metadata") or {}),
-            display_id=(c.get("transient") or {}).get("display_id"),
+            data=dict(c["data"]),
+            metadata=dict(c.get("metadata", {})),
+            display_id=c.get("transient", {}).get("display_id"),
             update=msg_type == "update_display_data",
         )
     if msg_type == "execute_result":
         return ExecuteResult(
             execution_count=c.get("execution_count"),
-            data=dict(c.get("data") or {}),
-            metadata=dict(c.get("metadata") or {}),
+            data=dict(c["data"]),
+            metadata=dict(c.get("metadata", {})),
         )
     if msg_type == "error":
-        return ErrorOutput(
-            ename=str(c.get("ename", "")), evalue=str(c.get("evalue", "")), traceback=list(c.get("traceback") or [])
-        )
+        return ErrorOutput(ename=c["ename"], evalue=c["evalue"], traceback=list(c.get("traceback", [])))
     if msg_type == "clear_output":
-        return ClearOutput(wait=bool(c.get("wait", False)))
+        return ClearOutput(wait=c.get("wait", False))
     if msg_type == "status":
-        state = c.get("execution_state")
-        if state in ("busy", "idle", "starting"):
-            return KernelStatus(state=state)
+        return KernelStatus(state=c["execution_state"])
     return None
 
 
 def event_size(event: OutputEvent) -> int:
-    """Bytes an event would deliver (text and mime-bundle payloads)."""
+    """Bytes an event would deliver (text, mime-bundle payloads and their keys, metadata)."""
     if isinstance(event, Stream):
         return len(event.text.encode("utf-8", "replace"))
     if isinstance(event, DisplayData | ExecuteResult):
-        return sum(len(str(v)) for v in event.data.values())
+        return json_size(event.data, "data") + json_size(event.metadata, "metadata")
     if isinstance(event, ErrorOutput):
-        return sum(len(line) for line in event.traceback) + len(event.evalue)
+        return sum(len(line) + 1 for line in event.traceback) + len(event.evalue) + len(event.ename)
     return 0
 
 
 def _clip_error(event: ErrorOutput) -> ErrorOutput:
     lines, total = [], 0
     for line in event.traceback:
-        total += len(line)
+        total += len(line) + 1  # a million empty lines are not free either
         if total > _MAX_TRACEBACK_BYTES:
             lines.append("... traceback truncated ...")
             break
         lines.append(line)
-    return ErrorOutput(ename=event.ename, evalue=event.evalue[:_MAX_TRACEBACK_BYTES], traceback=lines)
+    return ErrorOutput(
+        ename=event.ename[:_MAX_ENAME_CHARS], evalue=event.evalue[:_MAX_TRACEBACK_BYTES], traceback=lines
+    )
 
 
 class OutputLimiter:
@@ -90,6 +101,7 @@ class OutputLimiter:
         self.delivered = 0
         self.dropped = 0
         self.lost_messages = 0  # messages zmq refused for size: their bytes are unknown
+        self.malformed_messages = 0  # messages dropped because they were not well formed
         self._clock = clock
         # The bucket holds a full cap's worth: a burst up to the cap goes straight through;
         # a run that keeps printing is then held to the sustained rate.
@@ -116,6 +128,14 @@ class OutputLimiter:
         self._tokens -= size
         self.delivered += size
         return [event]
+
+    def malformed(self) -> list[OutputEvent]:
+        """A kernel message was dropped as malformed: one notice per run says so."""
+        self.malformed_messages += 1
+        if "malformed" in self._noticed:
+            return []
+        self._noticed.add("malformed")
+        return [OutputTruncated(reason=MALFORMED_NOTICE)]
 
     def _drop(self, size: int, why: str, text: str) -> list[OutputEvent]:
         self.dropped += size

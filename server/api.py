@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from server.collab import Peer
+from server import events as E
+from server import tokens
 from server.document import text_at
 from server.errors import ClarifyError, Forbidden, InvalidInput, Unauthorized
 from server.errors import NotFound as NotFoundError
-from server.recording import Event
+from server.events import InvalidEvent, validate_event
+from server.runs import outputs_from_events, runs_from_events
 from server.scorecard import comparison, render_comparison_html, render_html, session_scorecard
+from server.web import html_response
 
-STAFF_ROLES = frozenset({"interviewer", "observer"})
-REPLAY_ROLES = frozenset({"interviewer", "observer", "reviewer"})
+log = logging.getLogger(__name__)
+
+STAFF_ROLES = tokens.STAFF_ROLES
+REPLAY_ROLES = tokens.REPLAY_ROLES
 
 
 class CreateSession(BaseModel):
@@ -27,10 +33,8 @@ class CreateSession(BaseModel):
 
 
 def _bearer(request: Request) -> str | None:
-    auth = request.headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
-        return auth[7:].strip()
-    return request.query_params.get("token")
+    """The token in the Authorization header (the only place the admin token is read from)."""
+    return tokens.bearer(request.headers)
 
 
 def _is_admin(request: Request) -> bool:
@@ -40,19 +44,24 @@ def _is_admin(request: Request) -> bool:
 
 
 def require_admin(request: Request) -> None:
+    """Staff endpoints: the admin token in ``Authorization: Bearer``, never in the URL."""
     if not _bearer(request):
+        if tokens.QUERY_PARAM in request.query_params:
+            raise Unauthorized("the admin token is accepted only in the Authorization header, never in the URL")
         raise Unauthorized("staff endpoint: send Authorization: Bearer <admin token>")
     if not _is_admin(request):
         raise Unauthorized("invalid admin token")
 
 
 async def session_role(request: Request, allowed: frozenset[str]) -> tuple[Any, str]:
-    """The session and the caller's role (the admin token counts as interviewer)."""
+    """The session and the caller's role: the admin token (header only) counts as interviewer;
+    a role token may come from the header or, as the session's links carry it, ``?token=``."""
     state = request.state.clarify
     session_id = request.path_params["session_id"]
     if _is_admin(request):
-        return await state.store.get(session_id), "interviewer"
-    info, role = await state.store.authenticate(session_id, _bearer(request))
+        return await state.store.get(session_id), tokens.INTERVIEWER
+    token = tokens.read_token(request.headers, request.query_params, allow_query=True)
+    info, role = await state.store.authenticate(session_id, token)
     if role not in allowed:
         raise Forbidden(f"the {role} role cannot use this endpoint")
     return info, role
@@ -77,23 +86,56 @@ async def handle_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(exc.to_json(), status_code=exc.status)
 
 
+async def handle_redis_down(request: Request, exc: Exception) -> Response:
+    """Redis is the shared truth: without it nothing can be created or read, so say so (503)."""
+    log.warning("%s %s: Redis unavailable (%s)", request.method, request.url.path, exc)
+    return JSONResponse(
+        {"error": "unavailable", "message": "the session store (Redis) is unavailable; try again shortly"},
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    """Anything unplanned: logged with the path, answered as JSON without internals."""
+    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return JSONResponse({"error": "internal", "message": "the server could not handle this request"}, status_code=500)
+
+
 async def healthz(request: Request) -> JSONResponse:
-    """State of Redis, Docker and the warm pool (always 200; ``status`` says ok or degraded)."""
+    """State of Redis, Docker and the warm pool: 200 when the server can create sessions and
+    run code, else 503 (so a load balancer or supervisor stops sending it traffic)."""
     state = request.state.clarify
     try:
         redis_ok = bool(await state.redis.ping())
     except Exception:  # noqa: BLE001 - health reports, never raises
         redis_ok = False
     docker_ok = await state.launcher.ping()
-    ok = redis_ok and docker_ok and state.recorder.healthy
+    pool = state.pool.stats()
+    # A pool that has nothing ready, nothing coming and a failing refill cannot run code.
+    pool_ok = not (pool.get("consecutive_failures") and not pool.get("ready"))
+    ok = redis_ok and docker_ok and state.recorder.healthy and pool_ok
+    problems = [
+        name
+        for name, good in (
+            ("redis", redis_ok),
+            ("docker", docker_ok),
+            ("recording", state.recorder.healthy),
+            ("pool", pool_ok),
+        )
+        if not good
+    ]
     return JSONResponse(
         {
-            "status": "ok" if ok else "degraded",
+            "status": "ok" if ok else "unavailable",
+            "problems": problems,
             "redis": {"ok": redis_ok},
             "recording": {"ok": state.recorder.healthy, "pending_events": state.recorder.pending},
             "docker": {"ok": docker_ok, "image": state.launcher.image},
-            "pool": state.pool.stats(),
-        }
+            "pool": {**pool, "ok": pool_ok},
+            "sessions": {"live": len(state.runtimes._live), "job_failures": state.runtimes.job_failures},
+        },
+        status_code=200 if ok else 503,
     )
 
 
@@ -142,9 +184,7 @@ async def create_session(request: Request) -> JSONResponse:
         raise InvalidInput(f"problem: unknown problem {body.problem!r}", field="problem")
     info, tokens = await state.store.create(body.problem, body.candidate)
     rt = await state.runtimes.get(info)
-    rt.record("session.created", "interviewer", "admin", problem=body.problem, candidate=body.candidate)
-    if rt.problem is not None:
-        rt.room.seed(Peer(role="system", actor="starter", writable=True), rt.problem.starter)
+    rt.start(body.candidate)
     return JSONResponse(
         {**info.to_json(), "tokens": tokens, "links": _links(request, info.id, tokens)}, status_code=201
     )
@@ -158,8 +198,28 @@ async def get_session(request: Request) -> JSONResponse:
     rt = state.runtimes.loaded(info.id)
     if rt is not None:
         body["kernel"] = {"state": rt.kernel_state}
-        body["participants"] = len(rt.event_peers) + len(rt.room.peers)
+        body["participants"] = rt.participants
+        if role in REPLAY_ROLES:
+            body["recording_bytes"] = rt.recorded_bytes
+            body["recording_budget"] = rt.limits.max_recording_bytes
     return JSONResponse(body)
+
+
+async def run_outputs(request: Request) -> JSONResponse:
+    """One run with every output it printed (``hello`` carries only the newest share)."""
+    info, _ = await session_role(request, frozenset(tokens.ROLES))
+    run_id = request.path_params["run_id"]
+    state = request.state.clarify
+    await state.recorder.flush(timeout=2.0)
+    events = await state.recorder.read(info.id)
+    runs = {r.id: r for r in runs_from_events(events)}
+    run = runs.get(run_id)
+    if run is None:
+        raise NotFoundError(f"no run {run_id} in this session")
+    body = run.to_json()
+    body["outputs"] = outputs_from_events(events, run_id)
+    body["outputs_truncated"] = any(e.type == E.RECORDING_BUDGET and e.payload.get("run") == run_id for e in events)
+    return JSONResponse({"run": body})
 
 
 async def end_session(request: Request) -> JSONResponse:
@@ -189,13 +249,21 @@ async def import_recording(request: Request) -> JSONResponse:
     if len(raw) > MAX_IMPORT_BYTES:
         raise InvalidInput("the recording is larger than 256 MiB")
     events = []
-    for n, line in enumerate(raw.decode("utf-8", "replace").splitlines(), start=1):
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput("the recording is not UTF-8 text") from None
+    for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            events.append(Event.from_json(json.loads(line)))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InvalidInput(f"line {n}: not a recorded event ({exc})", field=f"line {n}") from None
+            obj = json.loads(line)
+        except (ValueError, RecursionError):
+            raise InvalidInput(f"line {n}: not JSON", field=f"line {n}") from None
+        try:
+            events.append(validate_event(obj))
+        except InvalidEvent as exc:
+            raise InvalidInput(f"line {n}: {exc.field}: {exc.message}", field=f"line {n}: {exc.field}") from None
     if not events:
         raise InvalidInput("the recording is empty")
     created = next((e for e in events if e.type == "session.created"), None)
@@ -241,7 +309,7 @@ async def scorecard(request: Request) -> Response:
     info, _ = await session_role(request, REPLAY_ROLES)
     card = await _card(request, info)
     if "text/html" in request.headers.get("accept", ""):
-        return HTMLResponse(render_html(card))
+        return html_response(render_html(card))
     return JSONResponse(card)
 
 
@@ -255,5 +323,5 @@ async def compare(request: Request) -> Response:
     cards = [await _card(request, info) for info in await state.store.list() if info.problem == problem.id]
     data = comparison(problem, cards)
     if "text/html" in request.headers.get("accept", ""):
-        return HTMLResponse(render_comparison_html(data))
+        return html_response(render_comparison_html(data))
     return JSONResponse(data)

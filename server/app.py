@@ -5,11 +5,16 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import os
 import secrets
+import signal
+import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import anyio
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
 
@@ -19,6 +24,7 @@ from server import api, web, ws
 from server.errors import ClarifyError
 from server.managed_redis import ManagedRedis
 from server.recording import Recorder
+from server.runs import Limits
 from server.runtime import Runtimes
 from server.sessions import SessionStore
 from server.settings import Settings
@@ -39,6 +45,53 @@ class AppState:
     runtimes: Runtimes
     admin_token: str
     problems: dict[str, Problem]
+    health: Health = field(default_factory=lambda: Health())
+
+
+# Set when a shared service is gone for good; `clarify serve` then exits non-zero so that its
+# supervisor (compose, systemd) restarts it instead of leaving a server that cannot serve.
+FATAL: list[str] = []
+
+
+@dataclass
+class Health:
+    """What the watchdog last saw of the shared services (read by /healthz)."""
+
+    redis_ok: bool = True
+    docker_ok: bool = True
+    down_since: float | None = None
+    reason: str | None = None
+
+
+def fatal(reason: str) -> None:
+    """Stop the process with a non-zero exit: a shared service is gone for good."""
+    if FATAL:
+        return
+    FATAL.append(reason)
+    log.critical("the server cannot serve any more (%s); exiting so that a supervisor restarts it", reason)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+async def watchdog(state: AppState, *, every_s: float = 2.0) -> None:
+    """Checks Redis and Docker; when either stays down past the setting, the process exits."""
+    health = state.health
+    while True:
+        try:
+            health.redis_ok = bool(await state.redis.ping())
+        except Exception:  # noqa: BLE001 - a health check reports, never raises
+            health.redis_ok = False
+        health.docker_ok = await state.launcher.ping()
+        down = [name for name, ok in (("Redis", health.redis_ok), ("Docker", health.docker_ok)) if not ok]
+        now = time.monotonic()
+        if not down:
+            health.down_since, health.reason = None, None
+        else:
+            health.down_since = health.down_since or now
+            health.reason = " and ".join(down) + " unreachable"
+            limit = state.settings.fatal_after_s
+            if limit > 0 and now - health.down_since >= limit:
+                fatal(f"{health.reason} for {limit:.0f} s")
+        await anyio.sleep(every_s)
 
 
 def load_admin_token(settings: Settings) -> tuple[str, bool]:
@@ -70,21 +123,42 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 redis_url = managed.url
             client = aioredis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
             stack.push_async_callback(client.aclose)
-            launcher = DockerLauncher(settings.sandbox_config())
+            sandbox = settings.sandbox_config()
+            where = sandbox.docker_url or os.environ.get("DOCKER_HOST") or "the local Docker socket"
+            try:
+                launcher = DockerLauncher(sandbox)
+            except Exception as exc:
+                log.critical("cannot reach Docker at %s (%s); kernels cannot run, so the server stops", where, exc)
+                raise
             stack.callback(launcher.close)
+            if not await launcher.ping():
+                log.critical("Docker at %s does not answer; kernels cannot run, so the server stops", where)
+                raise RuntimeError(f"Docker at {where} does not answer")
             pool = await stack.enter_async_context(KernelPool(launcher))
             recorder = await stack.enter_async_context(Recorder(client))
             problems, issues = load_packs(settings.problems_dir or PACKS_DIR)
             for issue in issues:
                 log.error("problem pack not loaded: %s", issue)
             store = SessionStore(client)
-            runtimes = await stack.enter_async_context(Runtimes(store, recorder, pool, problems))
+            limits = Limits(
+                max_queued_runs=settings.max_queued_runs,
+                hello_runs=settings.hello_runs,
+                hello_output_bytes=settings.hello_output_bytes,
+                max_recording_bytes=settings.max_recording_bytes,
+                max_connections_per_token=settings.max_connections_per_token,
+                max_doc_chars=settings.max_doc_bytes,
+            )
+            runtimes = await stack.enter_async_context(Runtimes(store, recorder, pool, problems, limits))
             token, _ = load_admin_token(settings)
+            state = AppState(settings, client, launcher, pool, recorder, store, runtimes, token, problems)
+            tg = await stack.enter_async_context(anyio.create_task_group())
+            stack.callback(tg.cancel_scope.cancel)  # runs before the group exits
+            tg.start_soon(watchdog, state)
             # Everything loaded so far lives as long as the server: keep it out of the cyclic
             # GC's full collections, whose pauses otherwise grow with every import and pack.
             gc.collect()
             gc.freeze()
-            yield {"clarify": AppState(settings, client, launcher, pool, recorder, store, runtimes, token, problems)}
+            yield {"clarify": state}
 
     routes = [
         Route("/healthz", api.healthz),
@@ -96,10 +170,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/sessions/{session_id}", api.get_session),
         Route("/api/sessions/{session_id}/end", api.end_session, methods=["POST"]),
         Route("/api/sessions/{session_id}/recording", api.recording),
+        Route("/api/sessions/{session_id}/runs/{run_id:int}", api.run_outputs),
         Route("/api/sessions/{session_id}/document", api.document),
         Route("/api/sessions/{session_id}/scorecard", api.scorecard),
         WebSocketRoute("/ws/doc/{session_id}", ws.doc_endpoint),
         WebSocketRoute("/ws/events/{session_id}", ws.events_endpoint),
         *web.routes(),  # the browser app, once `frontend/` is built
     ]
-    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={ClarifyError: api.handle_error})
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            ClarifyError: api.handle_error,
+            RedisError: api.handle_redis_down,
+            Exception: api.handle_unexpected,
+        },
+    )

@@ -8,13 +8,13 @@ with its author, byte for byte as applied.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-import anyio
 from pycrdt import (
     Doc,
     Text,
@@ -26,7 +26,8 @@ from pycrdt import (
     handle_sync_message,
 )
 
-from server.errors import InvalidInput
+from server.connection import Connection
+from server.errors import DocumentTooLarge, InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -35,45 +36,26 @@ UpdateCallback = Callable[["Peer", bytes], None]
 
 
 @dataclass(eq=False)
-class Peer:
-    """One websocket connection to a room."""
+class Peer(Connection[bytes]):
+    """One document-socket connection: may it write, and which awareness ids it speaks for."""
 
-    role: str
-    actor: str
-    writable: bool
-    queue_size: int = 256
-    queue: asyncio.Queue[bytes | None] = field(init=False)
+    writable: bool = False
     awareness_ids: set[int] = field(default_factory=set)
-    dropped: bool = False
-    cancel_scope: anyio.CancelScope | None = None  # the connection's, cancelled on drop
-
-    def __post_init__(self) -> None:
-        self.queue = asyncio.Queue(maxsize=self.queue_size)
-
-    def send(self, message: bytes) -> bool:
-        """Queue a message; False (and the peer marked dropped) when its queue is full."""
-        if self.dropped:
-            return False
-        try:
-            self.queue.put_nowait(message)
-        except asyncio.QueueFull:
-            # A reader this far behind is disconnected now, not when it next reads: its
-            # connection's task group is cancelled and the endpoint closes with 1013.
-            self.dropped = True
-            if self.cancel_scope is not None:
-                self.cancel_scope.cancel()
-            return False
-        return True
+    awareness_id: int | None = None  # the awareness client id this connection speaks for
 
 
 class Room:
     """A session's document and the peers editing it."""
 
-    def __init__(self, doc: Doc | None = None, *, on_update: UpdateCallback | None = None) -> None:
+    def __init__(
+        self, doc: Doc | None = None, *, on_update: UpdateCallback | None = None, max_chars: int | None = None
+    ) -> None:
         self.doc = doc or Doc()
+        self.max_chars = max_chars  # the document size cap (characters of the text)
         self.text = self.doc.get(TEXT_NAME, type=Text)
         self.presence = Presence()
         self.peers: set[Peer] = set()
+        self._awareness_owners: dict[int, Peer] = {}  # client id -> the connection that set it
         self.on_update = on_update
         self.updates_since_checkpoint = 0
 
@@ -87,6 +69,8 @@ class Room:
     def leave(self, peer: Peer) -> None:
         """Remove a peer and tell the others its cursor is gone."""
         self.peers.discard(peer)
+        if peer.awareness_id is not None and self._awareness_owners.get(peer.awareness_id) is peer:
+            del self._awareness_owners[peer.awareness_id]
         ids = self.presence.remove(peer.awareness_ids)
         if ids:
             self._broadcast(create_awareness_message(self.presence.encode(ids)), exclude=peer)
@@ -103,7 +87,7 @@ class Room:
                 self._receive_awareness(peer, message)
             else:
                 raise InvalidInput(f"unknown y-websocket message type {kind}")
-        except InvalidInput:
+        except (InvalidInput, DocumentTooLarge):
             raise
         except Exception as exc:
             raise InvalidInput(f"malformed y-websocket frame: {exc}") from exc
@@ -120,11 +104,27 @@ class Room:
         update = _read_exact(message, 2)
         if not peer.writable or update == b"\x00\x00":
             return  # read-only roles may sync, never write
+        self._check_size(update)
         self.doc.apply_update(update)
         self.updates_since_checkpoint += 1
         if self.on_update is not None:
             self.on_update(peer, update)
         self._broadcast(create_update_message(update), exclude=peer)
+
+    def _check_size(self, update: bytes) -> None:
+        """Refuse an update that would grow the text past the cap (nothing is applied).
+
+        An update carries its inserted text, so current length + update size bounds the result;
+        only near the cap is the update tried on a copy to learn the exact length.
+        """
+        if self.max_chars is None or len(self.text) + len(update) <= self.max_chars:
+            return
+        trial = Doc()
+        trial.apply_update(self.doc.get_update())
+        trial.apply_update(update)
+        size = len(trial.get(TEXT_NAME, type=Text))
+        if size > self.max_chars:
+            raise DocumentTooLarge(f"the document would grow to {size} characters; the limit is {self.max_chars}")
 
     def seed(self, peer: Peer, text: str) -> None:
         """Insert ``text`` as ``peer`` (the server): applied, recorded and broadcast like an edit."""
@@ -140,8 +140,22 @@ class Room:
 
     def _receive_awareness(self, peer: Peer, message: bytes) -> None:
         entries = _parse_awareness(_read_exact(message, 1))
-        changed = self.presence.apply(entries)
-        for client_id, _clock, state in entries:
+        accepted = []
+        for client_id, clock, state in entries:
+            if not self._owns(peer, client_id):
+                # Stock y-websocket clients echo every state they receive, so other clients'
+                # ids arrive all the time; only a state that differs from ours is worth a line.
+                if self.presence.would_change(client_id, clock, state):
+                    log.info("awareness from %s for client %d it does not own: dropped", peer.actor, client_id)
+                continue
+            try:
+                checked = valid_awareness(state)
+            except ValueError as exc:
+                log.info("awareness from %s dropped: %s", peer.actor, exc)
+                continue
+            accepted.append((client_id, clock, checked))
+        changed = self.presence.apply(accepted)
+        for client_id, _clock, state in accepted:
             if state is None:
                 peer.awareness_ids.discard(client_id)
             else:
@@ -150,6 +164,16 @@ class Room:
         # always well formed.
         if changed:
             self._broadcast(create_awareness_message(self.presence.encode(changed)), exclude=peer)
+
+    def _owns(self, peer: Peer, client_id: int) -> bool:
+        """Whether ``peer`` may set ``client_id``'s presence: a connection's id is the first one
+        it announces that no other connection holds, and it may set no other."""
+        owner = self._awareness_owners.get(client_id)
+        if peer.awareness_id is None and owner is None:
+            peer.awareness_id = client_id
+            self._awareness_owners[client_id] = peer
+            return True
+        return peer.awareness_id == client_id and owner is peer
 
     def _broadcast(self, message: bytes, *, exclude: Peer | None = None) -> None:
         for other in list(self.peers):
@@ -214,6 +238,41 @@ def _parse_awareness(payload: bytes) -> list[tuple[int, int, object]]:
     return entries
 
 
+MAX_AWARENESS_STATE = 2048  # bytes of one client's JSON state
+MAX_USER_NAME = 64
+_COLOUR = re.compile(r"#[0-9a-fA-F]{6}(?:[0-9a-fA-F]{2})?")
+COLOUR_FIELDS = ("color", "colorLight")
+
+
+def valid_awareness(state: object) -> dict[str, Any] | None:
+    """An awareness state as the room may keep and relay it; :class:`ValueError` says why not.
+
+    ``None`` (the client left) passes; otherwise a JSON object of at most 2 KiB whose ``user``,
+    if any, is an object with a string ``name`` of at most 64 characters. A colour that is not
+    ``#rrggbb`` or ``#rrggbbaa`` is removed rather than relayed: y-codemirror.next writes it into
+    a ``style`` attribute, so nothing else may reach another person's page.
+    """
+    if state is None:
+        return None
+    if not isinstance(state, dict):
+        raise ValueError("the state is not a JSON object")
+    if len(json.dumps(state, separators=(",", ":")).encode()) > MAX_AWARENESS_STATE:
+        raise ValueError(f"the state is larger than {MAX_AWARENESS_STATE} bytes")
+    user = state.get("user")
+    if user is None:
+        return state
+    if not isinstance(user, dict):
+        raise ValueError("user is not an object")
+    name = user.get("name")
+    if name is not None and (not isinstance(name, str) or len(name) > MAX_USER_NAME):
+        raise ValueError(f"user.name is not a string of at most {MAX_USER_NAME} characters")
+    bad = [k for k in COLOUR_FIELDS if k in user and not (isinstance(user[k], str) and _COLOUR.fullmatch(user[k]))]
+    if not bad:
+        return state
+    log.info("awareness colour dropped (%s)", ", ".join(bad))
+    return {**state, "user": {k: v for k, v in user.items() if k not in bad}}
+
+
 class Presence:
     """The room's awareness states (cursors, names, colours), as the Yjs awareness protocol
     keeps them: per client a clock and a JSON state; a higher clock wins, and a null state
@@ -241,6 +300,17 @@ class Presence:
                     self.states[client_id] = (clock, encoded)
                     changed.append(client_id)
         return changed
+
+    def would_change(self, client_id: int, clock: int, state: object) -> bool:
+        """Whether applying this entry would change what the room holds (an echo or a stale
+        entry would not)."""
+        current = self._clocks.get(client_id)
+        if current is not None and clock < current:
+            return False
+        held = self.states.get(client_id)
+        if state is None:
+            return held is not None
+        return held != (clock, json.dumps(state, separators=(",", ":")))
 
     def remove(self, client_ids: set[int]) -> list[int]:
         """Drop clients (their connection closed); returns the ids to announce as gone."""

@@ -12,9 +12,8 @@ from collections.abc import Iterable
 
 from pycrdt import Doc, Text, merge_updates
 
-from server.recording import DOC_UPDATE, Event
+from server.events import DOC_CHECKPOINT, DOC_UPDATE, Event
 
-DOC_CHECKPOINT = "doc.checkpoint"
 TEXT_NAME = "code"
 
 

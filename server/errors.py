@@ -48,3 +48,21 @@ class InvalidInput(ClarifyError):
 
 class Unavailable(ClarifyError):
     status, close_code, code = 503, 1013, "unavailable"
+
+
+class DocumentTooLarge(ClarifyError):
+    """An edit that would grow the shared document past its cap (closes the socket with 1009)."""
+
+    status, close_code, code = 413, 1009, "document_too_large"
+
+
+class BudgetExceeded(ClarifyError):
+    """A per-connection, per-token or per-session budget was used up."""
+
+    status, close_code, code = 429, 1008, "budget"
+
+
+class QueueFull(ClarifyError):
+    """The session's run queue is full; the run was not queued."""
+
+    status, close_code, code = 429, 1008, "queue_full"

@@ -2,6 +2,12 @@
 
 Used when ``CLARIFY_REDIS_URL`` is unset: the server keeps its recordings in a Redis of its
 own under the data directory, with AOF on (``appendfsync everysec``).
+
+Other local users must not reach it (it holds token hashes): it listens on no TCP port, only
+on a unix socket in a 0700 directory, and it requires a password generated once and stored
+0600 in its directory. The password reaches redis-server through a 0600 config file (never the
+command line, which any user can read in ``/proc``), reaches callers inside :attr:`ManagedRedis.url`
+(a ``unix://`` URL), and is never logged.
 """
 
 from __future__ import annotations
@@ -10,10 +16,12 @@ import contextlib
 import ctypes
 import logging
 import os
+import secrets
 import shutil
 import signal
-import socket
+import stat
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
@@ -52,55 +60,128 @@ def _stop_stale(pidfile: Path) -> None:
         time.sleep(0.05)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# sun_path is 108 bytes on Linux including the terminating NUL.
+_MAX_SOCKET_PATH = 107
+_PRIVATE_FILE_FLAGS = os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _private_dir(path: Path) -> Path:
+    """``path`` as a directory only this user can enter (0700), refusing a link in its place."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | _PRIVATE_FILE_FLAGS)
+    try:
+        if os.fstat(fd).st_uid != os.geteuid():
+            raise RuntimeError(f"{path} is not owned by the server's uid; refusing to keep Redis there")
+        os.fchmod(fd, 0o700)
+    finally:
+        os.close(fd)
+    return path.resolve()
+
+
+def _read_or_make_password(path: Path) -> str:
+    """The password stored (0600) at ``path``, generated on first use."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _PRIVATE_FILE_FLAGS, 0o600)
+    except FileExistsError:
+        return _read_password(path)
+    password = secrets.token_hex(32)
+    with os.fdopen(fd, "w") as f:
+        os.fchmod(fd, 0o600)
+        f.write(password + "\n")
+    return password
+
+
+def _read_password(path: Path) -> str:
+    fd = os.open(path, os.O_RDONLY | _PRIVATE_FILE_FLAGS)  # ELOOP for a planted link
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
+            raise RuntimeError(f"{path} is not a regular file owned by the server; refusing to use it")
+        os.fchmod(fd, 0o600)
+        password = os.read(fd, 4096).decode(errors="replace").strip()
+    finally:
+        os.close(fd)
+    if len(password) < 32 or not password.isalnum():
+        raise RuntimeError(f"{path} does not hold a usable Redis password; delete it to make a new one")
+    return password
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _PRIVATE_FILE_FLAGS, 0o600)
+    with os.fdopen(fd, "w") as f:
+        os.fchmod(fd, 0o600)
+        f.write(text)
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 class ManagedRedis:
-    """``async with ManagedRedis(dir) as r: r.url`` — started, restarted if it dies, stopped."""
+    """``async with ManagedRedis(dir) as r: r.url`` — started, restarted if it dies, stopped.
 
-    def __init__(self, directory: Path, *, binary: str = "redis-server", port: int | None = None) -> None:
+    ``url`` is a ``unix://`` URL that carries the password: a secret, never to be logged.
+    """
+
+    def __init__(self, directory: Path, *, binary: str = "redis-server") -> None:
         self.directory = directory
         self.binary = binary
-        self.port = port or _free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.socket_path: Path | None = None
+        self.url = ""
+        self._password = ""
+        self._own_socket_dir: Path | None = None  # a short fallback directory this instance made
         self._proc: subprocess.Popen[bytes] | None = None
         self._tg: anyio.abc.TaskGroup | None = None
         self._stack = contextlib.AsyncExitStack()
         self.restarts = 0
 
+    def _prepare(self) -> None:
+        """The private directory, password and socket path (once per instance)."""
+        directory = _private_dir(self.directory)
+        self._password = _read_or_make_password(directory / "password")
+        socket_path = directory / "redis.sock"
+        if len(str(socket_path).encode()) > _MAX_SOCKET_PATH:
+            # A unix socket path cannot be that long: a fresh 0700 directory (mkdtemp) instead.
+            self._own_socket_dir = Path(tempfile.mkdtemp(prefix="clarify-redis-"))
+            log.info(
+                "managed redis: %s is longer than a unix socket path may be; its socket is in %s",
+                socket_path,
+                self._own_socket_dir,
+            )
+            socket_path = self._own_socket_dir / "redis.sock"
+        self.socket_path = socket_path
+        self.url = f"unix://:{self._password}@{socket_path}?db=0"
+
     def _spawn(self) -> None:
         exe = shutil.which(self.binary)
         if exe is None:
             raise RuntimeError(f"{self.binary} not found; install redis-server or set CLARIFY_REDIS_URL")
-        self.directory.mkdir(parents=True, exist_ok=True)
-        pidfile = self.directory / "redis.pid"
+        if self.socket_path is None:
+            self._prepare()
+        assert self.socket_path is not None
+        directory = _private_dir(self.directory)
+        pidfile = directory / "redis.pid"
         _stop_stale(pidfile)
-        args = [
-            exe,
-            "--port",
-            str(self.port),
-            "--bind",
-            "127.0.0.1",
-            "--dir",
-            str(self.directory.resolve()),
-            "--appendonly",
-            "yes",
-            "--appendfsync",
-            "everysec",
-            "--save",
-            "",
-            "--daemonize",
-            "no",
-            "--logfile",
-            "redis.log",
-            "--protected-mode",
-            "yes",
-        ]
+        config = "\n".join(
+            [
+                "port 0",  # no TCP at all
+                f"unixsocket {_quote(str(self.socket_path))}",
+                "unixsocketperm 700",
+                f"requirepass {_quote(self._password)}",
+                f"dir {_quote(str(directory))}",
+                "appendonly yes",
+                "appendfsync everysec",
+                'save ""',
+                "daemonize no",
+                f"logfile {_quote('redis.log')}",
+                "protected-mode yes",
+                "",
+            ]
+        )
+        conf = directory / "redis.conf"
+        _write_private(conf, config)
         self._proc = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent
+            [exe, str(conf)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent
         )
         pidfile.write_text(f"{self._proc.pid}\n")
 
@@ -138,7 +219,9 @@ class ManagedRedis:
         except BaseException:
             self._stop()
             raise
-        log.info("managed redis-server on %s (data in %s)", self.url, self.directory)
+        log.info(
+            "managed redis-server on unix socket %s (password required; data in %s)", self.socket_path, self.directory
+        )
         self._tg = await self._stack.enter_async_context(anyio.create_task_group())
         self._tg.start_soon(self._supervise)
         return self
@@ -150,6 +233,8 @@ class ManagedRedis:
             self._tg.cancel_scope.cancel()
         await self._stack.aclose()
         self._stop()
+        if self._own_socket_dir is not None:
+            shutil.rmtree(self._own_socket_dir, ignore_errors=True)
 
     def _stop(self) -> None:
         proc, self._proc = self._proc, None

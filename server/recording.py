@@ -8,23 +8,19 @@ and a ``recording.gap`` event plus a ``gap`` flag on the session say so, never s
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import json
 import logging
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
 
 import anyio
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-log = logging.getLogger(__name__)
+from server.events import RECORDING_GAP, Event
 
-DOC_UPDATE = "doc.update"
+log = logging.getLogger(__name__)
 
 
 def stream_key(session_id: str) -> str:
@@ -35,60 +31,24 @@ def session_key(session_id: str) -> str:
     return f"clarify:session:{session_id}"
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One recorded event: ms since session start, type, who, and a JSON payload."""
-
-    t: int
-    type: str
-    role: str = "system"
-    actor: str = ""
-    payload: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def doc_update(cls, t: int, role: str, actor: str, update: bytes) -> Event:
-        return cls(t, DOC_UPDATE, role, actor, {"update": base64.b64encode(update).decode()})
-
-    @property
-    def update_bytes(self) -> bytes:
-        return base64.b64decode(self.payload["update"])
-
-    def to_fields(self) -> dict[str, str]:
-        return {
-            "t": str(self.t),
-            "type": self.type,
-            "role": self.role,
-            "actor": self.actor,
-            "payload": json.dumps(self.payload, separators=(",", ":")),
-        }
-
-    @classmethod
-    def from_fields(cls, fields: dict[bytes, bytes]) -> Event:
-        f = {k.decode(): v.decode() for k, v in fields.items()}
-        return cls(int(f["t"]), f["type"], f.get("role", ""), f.get("actor", ""), json.loads(f.get("payload", "{}")))
-
-    def to_json(self) -> dict[str, Any]:
-        return {"t": self.t, "type": self.type, "role": self.role, "actor": self.actor, "payload": self.payload}
-
-    @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> Event:
-        return cls(
-            int(obj["t"]),
-            str(obj["type"]),
-            str(obj.get("role", "")),
-            str(obj.get("actor", "")),
-            dict(obj.get("payload") or {}),
-        )
-
-
 class Recorder:
     """The single writer of every session's recording; use as ``async with Recorder(redis)``."""
 
-    def __init__(self, redis: aioredis.Redis, *, buffer_max: int = 50_000, batch: int = 500) -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        *,
+        buffer_max: int = 50_000,
+        buffer_max_bytes: int = 128 * 1024 * 1024,
+        batch: int = 500,
+    ) -> None:
         self.redis = redis
         self.buffer_max = buffer_max
+        self.buffer_max_bytes = buffer_max_bytes
+        self.buffered_bytes = 0
         self.batch = batch
-        self._buffer: deque[tuple[str, Event]] = deque()
+        # Serialised once, at append: (session, stream fields, their size in bytes).
+        self._buffer: deque[tuple[str, dict[str, str], int]] = deque()
         self._gaps: dict[str, tuple[int, int]] = {}  # session -> (dropped events, last t)
         self._wake = anyio.Event()
         self._idle = anyio.Event()
@@ -102,12 +62,15 @@ class Recorder:
 
     def append(self, session_id: str, event: Event) -> None:
         """Queue an event; never blocks. Past the buffer bound the event is counted as a gap."""
-        if len(self._buffer) >= self.buffer_max:
+        fields = event.to_fields()
+        size = sum(len(v) for v in fields.values())
+        if len(self._buffer) >= self.buffer_max or self.buffered_bytes + size > self.buffer_max_bytes:
             dropped, _ = self._gaps.get(session_id, (0, 0))
             self._gaps[session_id] = (dropped + 1, event.t)
             self._wake.set()
             return
-        self._buffer.append((session_id, event))
+        self._buffer.append((session_id, fields, size))
+        self.buffered_bytes += size
         self._idle = anyio.Event() if self._idle.is_set() else self._idle
         self._wake.set()
 
@@ -145,11 +108,11 @@ class Recorder:
                 items = [self._buffer[i] for i in range(min(self.batch, len(self._buffer)))]
                 if items:
                     pipe = self.redis.pipeline(transaction=False)
-                    for session_id, event in items:
-                        pipe.xadd(stream_key(session_id), event.to_fields())
+                    for session_id, fields, _ in items:
+                        pipe.xadd(stream_key(session_id), fields)
                     await pipe.execute()
                     for _ in items:
-                        self._buffer.popleft()
+                        self.buffered_bytes -= self._buffer.popleft()[2]
                 if not self.healthy:
                     log.info("recording: Redis is back; %d events pending", len(self._buffer))
                 self.healthy = True
@@ -164,9 +127,9 @@ class Recorder:
     async def _write_gaps(self) -> None:
         # A gap is written where it happened in the order: after what was buffered before it.
         for session_id, (dropped, last_t) in list(self._gaps.items()):
-            if any(sid == session_id for sid, _ in self._buffer):
+            if any(item[0] == session_id for item in self._buffer):
                 continue
-            gap = Event(last_t, "recording.gap", "system", "", {"dropped_events": dropped})
+            gap = Event(last_t, RECORDING_GAP, "system", "", {"dropped_events": dropped})
             pipe = self.redis.pipeline(transaction=False)
             pipe.xadd(stream_key(session_id), gap.to_fields())
             pipe.hincrby(session_key(session_id), "gap_events", dropped)

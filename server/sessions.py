@@ -19,9 +19,9 @@ import redis.asyncio as aioredis
 
 from server.errors import NotFound, SessionEnded, Unauthorized
 from server.recording import session_key
+from server.tokens import CANDIDATE, OBSERVER, ROLES
 
-ROLES = ("interviewer", "candidate", "observer", "reviewer")
-ENDS_WITH_SESSION = frozenset({"candidate", "observer"})
+ENDS_WITH_SESSION = frozenset({CANDIDATE, OBSERVER})
 INDEX_KEY = "clarify:sessions"
 
 

@@ -32,6 +32,28 @@ class Settings(BaseSettings):
     events_burst: int = Field(30, description="Events-socket messages a client may send in a burst.")
     events_per_second: float = Field(10.0, description="Sustained events-socket messages per second per client.")
     events_strikes: int = Field(50, description="Rate-limited messages tolerated before the socket is closed.")
+    max_queued_runs: int = Field(20, description="Runs a session may have waiting; more are refused (queue_full).")
+    max_connections_per_token: int = Field(8, description="Open sockets (both kinds) one session link may hold.")
+    max_doc_bytes: int = Field(
+        1_000_000, description="Largest shared document, in characters; larger edits close 1009."
+    )
+    doc_bytes_per_second: int = Field(
+        256 * 1024, description="Sustained bytes per second one document socket may send."
+    )
+    doc_burst_bytes: int = Field(4 * 1024 * 1024, description="Bytes one document socket may send in a burst.")
+    doc_messages_per_second: float = Field(200.0, description="Sustained document-socket frames per second.")
+    doc_burst_messages: int = Field(2000, description="Document-socket frames a client may send in a burst.")
+    hello_runs: int = Field(50, description="Runs (newest) a new connection receives in its greeting.")
+    hello_output_bytes: int = Field(
+        64 * 1024,
+        description="Output bytes per run kept in memory and sent in greetings; the rest is fetched on demand.",
+    )
+    max_recording_bytes: int = Field(
+        256 * 1024 * 1024, description="Recorded bytes per session; beyond, run output is summarised, not stored."
+    )
+    fatal_after_s: float = Field(
+        300.0, description="Exit non-zero when Redis or Docker stays unreachable this long (0 = never)."
+    )
     problems_dir: Path | None = Field(
         None, description="Problem packs to serve (default: the packs shipped with Clarify)."
     )
@@ -39,12 +61,15 @@ class Settings(BaseSettings):
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig, description="Kernel containment and pool.")
 
     def sandbox_config(self) -> SandboxConfig:
-        """The sandbox settings with the image tag resolved from the base image."""
-        if self.sandbox.image:
-            return self.sandbox
+        """The sandbox settings, resolved: the image tag from the base image, and (when
+        ``CLARIFY_SANDBOX__KERNEL_DIR`` / ``CLARIFY_SANDBOX__SERVER_ID`` are unset) the kernel
+        directory and this instance's container label derived from the data directory."""
+        config = self.sandbox.for_data_dir(self.data_dir)
+        if config.image:
+            return config
         from sandbox.image import image_tag
 
-        return self.sandbox.model_copy(update={"image": image_tag(self.base_image)})
+        return config.model_copy(update={"image": image_tag(self.base_image)})
 
 
 def describe_settings() -> str:

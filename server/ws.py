@@ -1,8 +1,10 @@
 """Websocket endpoints: the shared document (y-websocket) and the session events (JSON).
 
-Each connection runs one task group: a receive loop and a sender draining the connection's
-bounded queue. Errors in one frame get an ``error`` reply (events) or close that socket only
-(document); the room and the recording carry on.
+Both sockets share one skeleton (:func:`serve`): authenticate, count the connection against
+its link's cap, then one task group per connection: a receive loop with byte and message
+budgets and a sender draining the connection's bounded queue. Errors in one frame get an
+``error`` reply (events) or close that socket only (document); the room and the recording
+carry on, and nothing one connection does reaches another session.
 """
 
 from __future__ import annotations
@@ -17,27 +19,52 @@ from typing import Any
 
 import anyio
 import anyio.lowlevel
+from redis.exceptions import RedisError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from server import tokens
+from server.clarify.session import ClarifySession
 from server.collab import Peer
-from server.errors import ClarifyError, Forbidden, InvalidInput, SessionEnded
+from server.errors import BudgetExceeded, ClarifyError, DocumentTooLarge, Forbidden, InvalidInput, SessionEnded
 from server.runtime import RUN_ROLES, EventPeer, Runtimes, SessionRuntime
 
 log = logging.getLogger(__name__)
 
-WRITE_ROLES = frozenset({"interviewer", "candidate"})
 CLOSE_TOO_BIG = 1009
 CLOSE_MALFORMED = 1007
 CLOSE_POLICY = 1008
 CLOSE_SLOW = 1013
 
 
-def _token(ws: WebSocket) -> str | None:
-    token = ws.query_params.get("token")
-    auth = ws.headers.get("authorization", "")
-    if not token and auth.lower().startswith("bearer "):
-        token = auth[7:].strip()
-    return token
+class TokenBucket:
+    """A rate limit: a burst, then a sustained rate (messages, or bytes with ``take(n)``)."""
+
+    def __init__(self, burst: float, per_second: float) -> None:
+        self.capacity = float(burst)
+        self.tokens = float(burst)
+        self.rate = per_second
+        self.last = time.monotonic()
+
+    def take(self, n: float = 1) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if self.tokens >= n:
+            self.tokens -= n
+            return True
+        return False
+
+
+class Close(Exception):
+    """End this connection with a websocket close code (and a reason the client sees)."""
+
+    def __init__(self, code: int, reason: str = "") -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+FrameHandler = Callable[[Any], Awaitable[None]]
 
 
 async def _open(ws: WebSocket) -> tuple[SessionRuntime, str] | None:
@@ -45,10 +72,16 @@ async def _open(ws: WebSocket) -> tuple[SessionRuntime, str] | None:
     state = ws.state.clarify
     session_id = ws.path_params["session_id"]
     try:
-        info, role = await state.store.authenticate(session_id, _token(ws))
+        token = tokens.read_token(ws.headers, ws.query_params, allow_query=True)
+        info, role = await state.store.authenticate(session_id, token)
         if info.ended:
             raise SessionEnded("this session has ended")
         rt = await state.runtimes.get(info)
+    except RedisError:
+        log.warning("session %s: Redis unavailable while opening a socket", session_id)
+        await ws.accept()
+        await ws.close(code=CLOSE_SLOW, reason="the session store is unavailable; try again shortly")
+        return None
     except ClarifyError as exc:
         # Accept first: a close before the handshake completes is an HTTP 403 to the
         # client, and the contract promises websocket close codes (4401, 4404, 4409).
@@ -59,72 +92,66 @@ async def _open(ws: WebSocket) -> tuple[SessionRuntime, str] | None:
     return rt, role
 
 
-class TokenBucket:
-    """Per-connection message rate limit: a burst, then a sustained rate."""
-
-    def __init__(self, burst: int, per_second: float) -> None:
-        self.capacity = float(burst)
-        self.tokens = float(burst)
-        self.rate = per_second
-        self.last = time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.rate)
-        self.last = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
+async def _claim_slot(ws: WebSocket, rt: SessionRuntime, role: str) -> contextlib.ExitStack | None:
+    """Count this connection against its link's cap; past it, close 1008 and return None."""
+    stack = contextlib.ExitStack()
+    try:
+        stack.enter_context(rt.connection(role))
+    except BudgetExceeded as exc:
+        await _close_quietly(ws, CLOSE_POLICY, exc.message)
+        return None
+    return stack
 
 
-async def doc_endpoint(ws: WebSocket) -> None:
-    """``/ws/doc/{session_id}``: the standard y-websocket protocol on the ``code`` text."""
-    opened = await _open(ws)
-    if opened is None:
-        return
-    rt, role = opened
+async def serve(
+    ws: WebSocket,
+    peer: Peer | EventPeer,
+    on_frame: FrameHandler,
+    send: Callable[[Any], Awaitable[None]],
+    frames: TokenBucket,
+    volume: TokenBucket | None = None,
+) -> None:
+    """One connection: a receive loop under budgets and a sender draining ``peer``'s queue."""
     settings = ws.state.clarify.settings
-    peer = Peer(
-        role=role, actor=f"{role}-{secrets.token_hex(3)}", writable=role in WRITE_ROLES, queue_size=settings.send_queue
-    )
-    rt.room.join(peer)
-    rt.record("join", role, peer.actor, socket="doc")
-    close_code = 1000
+    close_code, reason = 1000, ""
     try:
         async with anyio.create_task_group() as tg:
             peer.cancel_scope = tg.cancel_scope
-            tg.start_soon(_drain, peer, ws.send_bytes, tg.cancel_scope)
+            tg.start_soon(_drain, peer, send, tg.cancel_scope)
+            strikes = 0
             while True:
                 msg = await ws.receive()
                 if msg["type"] == "websocket.disconnect":
                     break
-                data = msg.get("bytes")
-                if data is None:
-                    close_code = CLOSE_MALFORMED
-                    break
-                if len(data) > settings.max_frame_bytes:
-                    close_code = CLOSE_TOO_BIG
-                    break
-                try:
-                    rt.room.receive(peer, data)
-                except ClarifyError as exc:
-                    log.info("doc socket %s: %s", peer.actor, exc.message)
-                    close_code = CLOSE_MALFORMED
-                    break
+                raw = msg.get("text") if msg.get("text") is not None else msg.get("bytes")
+                size = len(raw) if raw is not None else 0
+                if size > settings.max_frame_bytes:
+                    raise Close(CLOSE_TOO_BIG, "frame too big")
+                if volume is not None and not volume.take(size):
+                    raise Close(CLOSE_POLICY, "too much data; slow down")
+                if not frames.take():
+                    strikes += 1
+                    if strikes > settings.events_strikes:
+                        raise Close(CLOSE_POLICY, "too many messages")
+                    if isinstance(peer, EventPeer):
+                        peer.send({"type": "error", "code": "rate_limited", "message": "too many messages; slow down"})
+                    continue
+                await on_frame(raw)
                 # Let the send task run between frames: uvicorn hands over buffered frames
                 # without yielding, and a burst must not look like a slow reader.
                 await anyio.lowlevel.checkpoint()
             tg.cancel_scope.cancel()
+    except* Close as group:
+        exc = group.exceptions[0]
+        assert isinstance(exc, Close)
+        close_code, reason = exc.code, exc.reason
     except* (WebSocketDisconnect, OSError):
         pass  # the peer went away, possibly while a frame to it was being sent
     finally:
-        rt.room.leave(peer)
-        rt.record("leave", role, peer.actor, socket="doc")
         if peer.dropped:
             close_code = CLOSE_SLOW
         with anyio.CancelScope(shield=True):
-            await _close_quietly(ws, close_code)
+            await _close_quietly(ws, close_code, reason)
 
 
 async def _drain(peer: Peer | EventPeer, send: Callable[[Any], Awaitable[None]], scope: anyio.CancelScope) -> None:
@@ -137,11 +164,56 @@ async def _drain(peer: Peer | EventPeer, send: Callable[[Any], Awaitable[None]],
         await send(message)
 
 
-async def _close_quietly(ws: WebSocket, code: int) -> None:
+async def _close_quietly(ws: WebSocket, code: int, reason: str = "") -> None:
     # Bounded: a peer that stopped reading may never take the close frame; returning from
     # the endpoint then lets the server drop the connection.
     with anyio.move_on_after(1.0), contextlib.suppress(Exception):  # already closed by the peer
-        await ws.close(code=code)
+        await ws.close(code=code, reason=reason[:120])
+
+
+async def doc_endpoint(ws: WebSocket) -> None:
+    """``/ws/doc/{session_id}``: the standard y-websocket protocol on the ``code`` text."""
+    opened = await _open(ws)
+    if opened is None:
+        return
+    rt, role = opened
+    settings = ws.state.clarify.settings
+    peer = Peer(
+        role=role,
+        actor=f"{role}-{secrets.token_hex(3)}",
+        writable=role in tokens.WRITE_ROLES,
+        queue_size=settings.send_queue,
+    )
+
+    async def on_frame(data: Any) -> None:
+        if not isinstance(data, bytes):
+            raise Close(CLOSE_MALFORMED, "the document socket takes binary frames")
+        try:
+            if peer.writable and data[:2] == b"\x00\x02":
+                rt.check_edit_budget()
+            rt.room.receive(peer, data)
+        except DocumentTooLarge as exc:
+            rt.record("budget", role, peer.actor, socket="doc", reason=exc.message)
+            raise Close(CLOSE_TOO_BIG, "document too large") from None
+        except BudgetExceeded as exc:
+            raise Close(CLOSE_POLICY, exc.message) from None
+        except ClarifyError as exc:
+            log.info("doc socket %s: %s", peer.actor, exc.message)
+            raise Close(CLOSE_MALFORMED, "malformed frame") from None
+
+    frames = TokenBucket(settings.doc_burst_messages, settings.doc_messages_per_second)
+    volume = TokenBucket(settings.doc_burst_bytes, settings.doc_bytes_per_second)
+    slot = await _claim_slot(ws, rt, role)
+    if slot is None:
+        return
+    rt.room.join(peer)
+    rt.record("join", role, peer.actor, socket="doc")
+    try:
+        await serve(ws, peer, on_frame, ws.send_bytes, frames, volume)
+    finally:
+        slot.close()
+        rt.room.leave(peer)
+        rt.record("leave", role, peer.actor, socket="doc")
 
 
 async def events_endpoint(ws: WebSocket) -> None:
@@ -151,47 +223,34 @@ async def events_endpoint(ws: WebSocket) -> None:
         return
     rt, role = opened
     settings = ws.state.clarify.settings
+    runtimes: Runtimes = ws.state.clarify.runtimes
     peer = EventPeer(role=role, actor=f"{role}-{secrets.token_hex(3)}", queue_size=settings.send_queue)
-    bucket = TokenBucket(settings.events_burst, settings.events_per_second)
-    strikes = 0
-    close_code = 1000
-    runtimes = ws.state.clarify.runtimes
-    async with runtimes.connected(rt, peer):
-        peer.send(rt.hello(peer))
+
+    async def on_frame(raw: Any) -> None:
         try:
-            async with anyio.create_task_group() as tg:
-                peer.cancel_scope = tg.cancel_scope
-                tg.start_soon(_drain, peer, lambda m: ws.send_text(_dumps(m)), tg.cancel_scope)
-                while True:
-                    msg = await ws.receive()
-                    if msg["type"] == "websocket.disconnect":
-                        break
-                    raw = msg.get("text") if msg.get("text") is not None else msg.get("bytes")
-                    if raw is not None and len(raw) > settings.max_frame_bytes:
-                        close_code = CLOSE_TOO_BIG
-                        break
-                    if not bucket.take():
-                        strikes += 1
-                        if strikes > settings.events_strikes:
-                            close_code = CLOSE_POLICY
-                            break
-                        peer.send({"type": "error", "message": "too many messages; slow down"})
-                        continue
-                    try:
-                        await _handle_event(rt, peer, raw, runtimes)
-                    except ClarifyError as exc:
-                        peer.send(
-                            {"type": "error", "message": exc.message, **({"field": exc.field} if exc.field else {})}
-                        )
-                    await anyio.lowlevel.checkpoint()
-                tg.cancel_scope.cancel()
-        except* (WebSocketDisconnect, OSError):
-            pass  # the peer went away, possibly while a frame to it was being sent
-        finally:
-            if peer.dropped:
-                close_code = CLOSE_SLOW
-            with anyio.CancelScope(shield=True):
-                await _close_quietly(ws, close_code)
+            await _handle_event(rt, peer, raw, runtimes)
+        except ClarifyError as exc:
+            peer.send(_error(exc))
+        except Exception:  # one bad message never takes the connection or the room down
+            log.exception("session %s: handling a %s message failed", rt.info.id, peer.role)
+            peer.send({"type": "error", "code": "internal", "message": "the server could not handle that message"})
+
+    frames = TokenBucket(settings.events_burst, settings.events_per_second)
+    volume = TokenBucket(settings.doc_burst_bytes, settings.doc_bytes_per_second)
+    slot = await _claim_slot(ws, rt, role)
+    if slot is None:
+        return
+    with slot:
+        async with runtimes.connected(rt, peer):
+            peer.send(rt.hello(peer))
+            await serve(ws, peer, on_frame, lambda m: ws.send_text(_dumps(m)), frames, volume)
+
+
+def _error(exc: ClarifyError) -> dict[str, Any]:
+    message: dict[str, Any] = {"type": "error", "code": exc.code, "message": exc.message}
+    if exc.field:
+        message["field"] = exc.field
+    return message
 
 
 def _dumps(message: dict[str, Any]) -> str:
@@ -203,42 +262,65 @@ def _parse(raw: str | bytes | None) -> dict[str, Any]:
         raise InvalidInput("empty message")
     try:
         msg = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidInput("malformed message: not JSON") from None
     if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
         raise InvalidInput("malformed message: expected a JSON object with a string 'type'", field="type")
     return msg
 
 
-CLARIFY_KINDS = frozenset({"ask", "answer", "dismiss", "mark", "reveal", "note", "rate", "mode"})
+# -- events-socket handlers: kind -> handler(rt, peer, msg, runtimes) -----------------------
+
+
+def _need_run_role(peer: EventPeer, kind: str) -> None:
+    if peer.role not in RUN_ROLES:
+        raise Forbidden(f"the {peer.role} role cannot {kind}")
+
+
+async def _on_run(rt: SessionRuntime, peer: EventPeer, msg: dict[str, Any], runtimes: Runtimes) -> None:
+    _need_run_role(peer, "run")
+    code = msg.get("code")
+    if not isinstance(code, str):
+        raise InvalidInput("'run' needs a string 'code'", field="code")
+    rt.submit(peer.role, peer.actor, code)
+
+
+async def _on_interrupt(rt: SessionRuntime, peer: EventPeer, msg: dict[str, Any], runtimes: Runtimes) -> None:
+    _need_run_role(peer, "interrupt")
+    await rt.interrupt(peer.role, peer.actor)
+
+
+async def _on_restart(rt: SessionRuntime, peer: EventPeer, msg: dict[str, Any], runtimes: Runtimes) -> None:
+    _need_run_role(peer, "restart")
+    await rt.restart(peer.role, peer.actor)
+
+
+async def _on_checks(rt: SessionRuntime, peer: EventPeer, msg: dict[str, Any], runtimes: Runtimes) -> None:
+    if peer.role != tokens.INTERVIEWER:
+        raise Forbidden(f"the {peer.role} role cannot run hidden checks")
+    if rt.clarify is None:
+        raise InvalidInput("this session has no problem, so it has no hidden checks", field="type")
+    runtimes.spawn(rt.info.id, rt.run_checks, peer.actor)
+
+
+async def _on_clarify(rt: SessionRuntime, peer: EventPeer, msg: dict[str, Any], runtimes: Runtimes) -> None:
+    if rt.clarify is None:
+        raise InvalidInput("this session has no problem, so there is nothing to clarify", field="type")
+    rt.clarify.handle(msg["type"], msg, peer.role, peer.actor)
+
+
+HANDLERS: dict[str, Callable[[SessionRuntime, EventPeer, dict[str, Any], Runtimes], Awaitable[None]]] = {
+    "run": _on_run,
+    "interrupt": _on_interrupt,
+    "restart": _on_restart,
+    "checks": _on_checks,
+    **dict.fromkeys(ClarifySession.KINDS, _on_clarify),
+}
 
 
 async def _handle_event(rt: SessionRuntime, peer: EventPeer, raw: str | bytes | None, runtimes: Runtimes) -> None:
     msg = _parse(raw)
-    kind = msg["type"]
-    if kind in ("run", "interrupt", "restart"):
-        if peer.role not in RUN_ROLES:
-            raise Forbidden(f"the {peer.role} role cannot {kind}")
-        if kind == "run":
-            code = msg.get("code")
-            if not isinstance(code, str):
-                raise InvalidInput("'run' needs a string 'code'", field="code")
-            rt.submit(peer.role, peer.actor, code)
-        elif kind == "interrupt":
-            await rt.interrupt(peer.role, peer.actor)
-        else:
-            await rt.restart(peer.role, peer.actor)
-        return
-    if kind in CLARIFY_KINDS:
-        if rt.clarify is None:
-            raise InvalidInput("this session has no problem, so there is nothing to clarify", field="type")
-        rt.clarify.handle(kind, msg, peer.role, peer.actor)
-        return
-    if kind == "checks":
-        if peer.role != "interviewer":
-            raise Forbidden(f"the {peer.role} role cannot run hidden checks")
-        if rt.clarify is None:
-            raise InvalidInput("this session has no problem, so it has no hidden checks", field="type")
-        runtimes.spawn(rt.run_checks, peer.actor)
-        return
-    raise InvalidInput(f"unknown message type {kind!r}", field="type")
+    handler = HANDLERS.get(msg["type"])
+    if handler is None:
+        raise InvalidInput(f"unknown message type {msg['type']!r}", field="type")
+    await handler(rt, peer, msg, runtimes)

@@ -110,6 +110,32 @@ export async function postJson<T>(path: string, token: string, body: unknown): P
   return (await response.json()) as T;
 }
 
+/**
+ * Opens a server-rendered page (a scorecard) that needs a token the page's URL must not carry
+ * (the admin token): fetched with the token as a header and shown from a blob in a new tab.
+ * The tab is opened first, while the click still counts as a user gesture.
+ */
+export async function openWithToken(path: string, token: string): Promise<void> {
+  const tab = window.open("about:blank", "_blank");
+  if (tab) tab.opener = null;
+  try {
+    const response = await request(path, token, { headers: { Accept: "text/html" } });
+    const page = new DOMParser().parseFromString(await response.text(), "text/html");
+    // A blob's document has no base to resolve our paths against: make them absolute.
+    for (const node of page.querySelectorAll<HTMLElement>("link[href], a[href]")) {
+      node.setAttribute("href", new URL(node.getAttribute("href") ?? "", location.origin).href);
+    }
+    const blob = new Blob([`<!doctype html>\n${page.documentElement.outerHTML}`], { type: "text/html" });
+    const url = URL.createObjectURL(blob);
+    if (tab) tab.location.href = url;
+    else location.href = url;
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  } catch (err) {
+    tab?.close();
+    throw err;
+  }
+}
+
 // -- shapes ----------------------------------------------------------------------------------
 
 export interface ProblemSummary {

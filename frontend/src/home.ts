@@ -12,6 +12,7 @@ import {
   el,
   getJson,
   keepSessionTokens,
+  openWithToken,
   postJson,
   renderBrief,
   sessionTokens,
@@ -290,8 +291,17 @@ function sessionRow(s: SessionSummary, kept: Record<string, string> | undefined)
   // The replay page falls back to this tab's admin token when the link has none.
   open.append(anchor("Replay", kept?.reviewer ? `/replay/${id}?token=${encodeURIComponent(kept.reviewer)}` : `/replay/${id}`));
   if (s.problem) {
-    const cardToken = kept?.reviewer ?? token ?? "";
-    open.append(anchor("Scorecard", `/api/sessions/${id}/scorecard?token=${encodeURIComponent(cardToken)}`));
+    // A link may carry the session's reviewer token; the admin token goes only in a header.
+    if (kept?.reviewer) {
+      open.append(anchor("Scorecard", `/api/sessions/${id}/scorecard?token=${encodeURIComponent(kept.reviewer)}`, true));
+    } else {
+      const card = el("button", "link-button", "Scorecard");
+      card.type = "button";
+      card.addEventListener("click", () => {
+        if (token) openWithToken(`/api/sessions/${id}/scorecard`, token).catch((err: unknown) => failed(err, ui.notice));
+      });
+      open.append(card);
+    }
   }
 
   const who = el("td", "who", s.candidate);

@@ -28,8 +28,11 @@ export interface RunRecord {
   code: string;
   state: string; // queued | running | done
   outputs: Output[];
+  outputs_truncated?: boolean; // older output is in the recording only: fetch it on demand
   result: RunResult | null;
 }
+
+export type OutputLoader = (runId: number) => Promise<Output[]>;
 
 // Only embedded images: an output must not make a viewer's browser fetch anything.
 const SAFE_SRC = /^data:image\/(png|jpeg|gif|webp);base64,/i;
@@ -40,19 +43,31 @@ DOMPurify.addHook("afterSanitizeAttributes", (node) => {
     const value = node.getAttribute(attr);
     if (value !== null && !(attr === "src" && SAFE_SRC.test(value))) node.removeAttribute(attr);
   }
-  const style = node.getAttribute("style");
-  if (style !== null && /url\s*\(|@import|expression\s*\(/i.test(style)) node.removeAttribute("style");
   if (node.tagName === "A" && node.hasAttribute("href")) {
     node.setAttribute("target", "_blank");
     node.setAttribute("rel", "noopener noreferrer");
   }
 });
 
+// Chrome checks an inline event handler against the page's CSP as soon as it parses the
+// attribute, even in DOMPurify's inert document, and logs a violation for each one (the
+// handler never runs). Renaming handler attributes inside tags first keeps hostile output
+// from filling the console; DOMPurify still removes anything this misses.
+const TAG = /<[a-z][^>]*>/gi;
+const HANDLER_ATTR = /([\s"'/])on([a-z]+\s*=)/gi;
+
+function defuseHandlers(html: string): string {
+  return html.replace(TAG, (tag) => tag.replace(HANDLER_ATTR, "$1x-defused-on$2"));
+}
+
 export function sanitizeHtml(html: string): DocumentFragment {
-  return DOMPurify.sanitize(html, {
+  return DOMPurify.sanitize(defuseHandlers(html), {
     RETURN_DOM_FRAGMENT: true,
     FORBID_TAGS: ["style", "form", "input", "button", "textarea", "select", "link", "meta", "base"],
-    FORBID_ATTR: ["id", "name"], // no clobbering of the page's own elements
+    // No clobbering of the page's own elements (id, name), and no styles: an output must not
+    // place itself over the page (position: fixed) or restyle it; its box clips it as well.
+    FORBID_ATTR: ["id", "name", "style"],
+    ALLOW_DATA_ATTR: false,
   });
 }
 
@@ -105,7 +120,7 @@ export class RunView {
   private pendingClear = false;
   private displays = new Map<string, HTMLElement>();
 
-  constructor(run: RunRecord) {
+  constructor(run: RunRecord, loadAll?: OutputLoader) {
     this.root = el("article", "run");
     this.root.dataset.run = String(run.id);
     const head = el("header", "run-head");
@@ -119,6 +134,30 @@ export class RunView {
     this.root.append(head, code, this.body);
     this.setState(run.state, run.result);
     for (const out of run.outputs) this.add(out);
+    if (run.outputs_truncated && loadAll) this.offerFullOutput(run.id, loadAll);
+  }
+
+  // The greeting carries only part of a long run's output; the rest is one click away.
+  private offerFullOutput(runId: number, loadAll: OutputLoader): void {
+    const more = el("button", "run-more", "Show all output");
+    more.type = "button";
+    more.addEventListener("click", () => {
+      more.disabled = true;
+      more.textContent = "Loading…";
+      loadAll(runId).then(
+        (outputs) => {
+          this.clear();
+          this.lastStream = null;
+          for (const out of outputs) this.add(out);
+          more.remove();
+        },
+        (err: unknown) => {
+          more.disabled = false;
+          more.textContent = `Could not load the output (${err instanceof Error ? err.message : String(err)}); retry`;
+        },
+      );
+    });
+    this.root.append(more);
   }
 
   setState(state: string, result: RunResult | null): void {

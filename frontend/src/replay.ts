@@ -11,6 +11,7 @@ import {
   clock,
   el,
   getJson,
+  openWithToken,
   request,
 } from "./api";
 import { type Output, type RunResult, RunView } from "./outputs";
@@ -82,7 +83,10 @@ const ui = {
 
 const sessionId = decodeURIComponent(location.pathname.replace(/\/+$/, "").split("/").pop() ?? "");
 const idPath = `/api/sessions/${encodeURIComponent(sessionId)}`;
-let token = new URLSearchParams(location.search).get("token") || adminToken() || "";
+// A token in the link is a role token; without one the tab's admin token is used, sent only
+// as a header, and the scorecard is then opened through a fetch rather than a link.
+const linkToken = new URLSearchParams(location.search).get("token") || "";
+let token = linkToken || adminToken() || "";
 
 let events: RecordedEvent[] = [];
 let eventTimes: number[] = []; // events' times (sorted)
@@ -244,7 +248,18 @@ async function load(): Promise<void> {
     } catch {
       constraints = []; // the ledger falls back to constraint ids
     }
-    ui.scorecard.href = `${idPath}/scorecard?token=${encodeURIComponent(token)}`;
+    if (token === linkToken) {
+      ui.scorecard.href = `${idPath}/scorecard?token=${encodeURIComponent(token)}`;
+      ui.scorecard.target = "_blank";
+    } else {
+      ui.scorecard.href = `${idPath}/scorecard`;
+      ui.scorecard.onclick = (ev) => {
+        ev.preventDefault();
+        openWithToken(`${idPath}/scorecard`, token).catch((err: unknown) =>
+          notice(`Could not open the scorecard: ${err instanceof Error ? err.message : String(err)}`),
+        );
+      };
+    }
     ui.scorecard.rel = "noopener noreferrer";
     ui.scorecard.hidden = false;
   }

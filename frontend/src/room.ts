@@ -8,6 +8,7 @@ import { yCollab, yUndoManagerKeymap } from "y-codemirror.next";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
 
+import { getJson } from "./api";
 import { cellAt, isBlank, splitCells } from "./cells";
 import { type Output, type RunRecord, type RunResult, RunView } from "./outputs";
 import { StaffPanel } from "./staff";
@@ -145,19 +146,26 @@ function setPresence(name: string): void {
 }
 setPresence("joining");
 
+// The server relays only colours of this form (server/collab.py valid_awareness); checked
+// again here because a colour reaches a style.
+const COLOUR = /^#[0-9a-f]{6}([0-9a-f]{2})?$/i;
+
 function renderPresence(): void {
-  const names: string[] = [];
+  const people: { name: string; colour: string }[] = [];
   provider.awareness.getStates().forEach((state) => {
     const user = (state as { user?: { name?: unknown; color?: unknown } }).user;
-    if (user && typeof user.name === "string") names.push(`${user.name}|${String(user.color ?? "")}`);
+    if (user && typeof user.name === "string") {
+      const colour = typeof user.color === "string" && COLOUR.test(user.color) ? user.color : "#475569";
+      people.push({ name: user.name.slice(0, 64), colour });
+    }
   });
+  people.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   ui.presence.replaceChildren(
-    ...names.sort().map((entry) => {
-      const [name, colour] = entry.split("|");
+    ...people.map(({ name, colour }) => {
       const chip = document.createElement("span");
       chip.className = "presence-chip";
       chip.textContent = name;
-      chip.style.borderColor = /^#[0-9a-f]{3,8}$/i.test(colour) ? colour : "#475569";
+      chip.style.borderColor = colour;
       return chip;
     }),
   );
@@ -249,9 +257,15 @@ function stickToBottom(update: () => void): void {
   if (atBottom) box.scrollTop = box.scrollHeight;
 }
 
+async function loadRunOutputs(runId: number): Promise<Output[]> {
+  const path = `/api/sessions/${encodeURIComponent(sessionId)}/runs/${runId}`;
+  const body = await getJson<{ run: RunRecord }>(path, token);
+  return body.run.outputs;
+}
+
 function addRun(run: RunRecord): void {
   if (runs.has(run.id)) return;
-  const rv = new RunView(run);
+  const rv = new RunView(run, loadRunOutputs);
   runs.set(run.id, rv);
   stickToBottom(() => ui.console.append(rv.root));
 }

@@ -1,12 +1,12 @@
 """The discovery ledger: for each hidden constraint, whether, how and when it was surfaced.
 
-Pure and rebuildable: :meth:`Ledger.from_events` replays recorded ``clarify.*`` and
-``run.started`` events, so the ledger at any moment of a recording is the replay up to then.
+Pure and rebuildable: :meth:`server.clarify.session.ClarifySession.apply` feeds it recorded
+``clarify.discovered`` and ``run.started`` events, live and in replay alike.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -58,19 +58,3 @@ class Ledger:
                 cid: (self.entries[cid].to_json() if cid in self.entries else None) for cid in self.constraint_ids
             },
         }
-
-    @classmethod
-    def from_events(cls, constraint_ids: Sequence[str], events: Iterable[Any], upto_t: int | None = None) -> Ledger:
-        """Replay a recording (objects with ``t``, ``type`` and ``payload``) into a ledger."""
-        ledger = cls(constraint_ids)
-        for index, ev in enumerate(events):
-            if upto_t is not None and ev.t > upto_t:
-                break
-            if ev.type == "run.started":
-                ledger.note_run(ev.t)
-            elif ev.type == "clarify.discovered":
-                p = ev.payload
-                ledger.discover(
-                    p["constraint"], p["how"], int(p.get("at", ev.t)), int(p.get("event", index)), p.get("quote", "")
-                )
-        return ledger

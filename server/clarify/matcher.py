@@ -171,11 +171,6 @@ class LexicalMatcher:
             if score > 0
         ]
 
-    def propose(self, question: str) -> Suggestion | None:
-        """The top suggestion when it is confident enough, else None."""
-        ranked = self.suggest(question, k=1)
-        return ranked[0] if ranked and ranked[0].confidence >= self.threshold else None
-
 
 def confidence(score: float, top: float, second: float, query_terms: int) -> float:
     """A score's confidence: its strength per query term and its margin over the runner-up.

@@ -1,26 +1,32 @@
 """The clarify flow of one live session: questions, suggestions, answers, marks, notes, ratings.
 
-State is rebuilt from the recording (:meth:`ClarifySession.replay`), so a restarted server or a
-late joiner sees the same thread and ledger. Handlers record first, then broadcast, tagging
-staff-only messages with their audience; nothing hidden goes to ``ALL``.
+State changes only through :meth:`ClarifySession.apply`, which takes one recorded event: a
+handler records its event first and then applies it, and a restarted server, a late joiner,
+the replay and the scorecard apply the same recorded events through the same function, so
+live and replayed state cannot differ. Handlers broadcast after applying, tagging staff-only
+messages with their audience; nothing hidden goes to ``ALL``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
 from problems import Problem
+from server import events as ev_types
 from server.audience import ALL, STAFF, STAFF_ROLES, Audience
 from server.clarify.ledger import HOWS, Ledger
 from server.clarify.matcher import LexicalMatcher, Suggestion
 from server.errors import Forbidden, InvalidInput
+from server.events import Event
 
 NEUTRAL_REPLY = "Good question. There is no more detail on that; state the assumption you would make and carry on."
 MODES = ("assisted", "auto")
 
-Record = Callable[..., int]  # record(type, role, actor, **payload) -> event index
+Record = Callable[..., tuple[int, Event]]  # record(type, role, actor, **payload) -> (index, event)
 Broadcast = Callable[[dict[str, Any], Audience], None]
 
 
@@ -47,10 +53,66 @@ class Question:
             "by": self.by,
             "answer": self.answer,
             "answered": self.answer is not None,
+            "status": self.status,
         }
 
     def staff(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# -- client messages, each validated before its handler sees it ---------------------------
+
+
+class _Msg(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class AskMsg(_Msg):
+    text: StrictStr = Field(min_length=1)
+
+
+class AnswerMsg(_Msg):
+    question: StrictInt
+    constraint: StrictStr | None = None
+    text: StrictStr | None = None
+    use_pack_answer: StrictBool = False
+
+
+class DismissMsg(_Msg):
+    question: StrictInt
+
+
+class MarkMsg(_Msg):
+    constraint: StrictStr
+    how: Literal["aloud", "volunteered", "check"] = "aloud"
+    quote: StrictStr = Field("", max_length=20_000)
+
+
+class RevealMsg(_Msg):
+    constraint: StrictStr
+    text: StrictStr | None = Field(None, max_length=4000)
+
+
+class NoteMsg(_Msg):
+    text: StrictStr = Field(min_length=1)
+
+
+class RateMsg(_Msg):
+    dimension: StrictStr
+    score: StrictInt = Field(ge=1, le=4)
+
+
+class ModeMsg(_Msg):
+    mode: Literal["assisted", "auto"]
+
+
+def _validate(model: type[_Msg], msg: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(msg)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = ".".join(str(p) for p in err["loc"]) or "message"
+        raise InvalidInput(f"'{name}': {err['msg']}", field=name) from None
 
 
 class ClarifySession:
@@ -71,6 +133,19 @@ class ClarifySession:
         self._record = record
         self._broadcast = broadcast
         self._now = now
+        # kind -> (roles allowed, message model, handler)
+        self._handlers: dict[str, tuple[frozenset[str], type[_Msg], Callable[[Any, str, str], None]]] = {
+            "ask": (frozenset({"candidate"}), AskMsg, self._on_ask),
+            "answer": (frozenset({"interviewer"}), AnswerMsg, self._on_answer),
+            "dismiss": (frozenset({"interviewer"}), DismissMsg, self._on_dismiss),
+            "mark": (frozenset({"interviewer"}), MarkMsg, self._on_mark),
+            "reveal": (frozenset({"interviewer"}), RevealMsg, self._on_reveal),
+            "note": (frozenset({"interviewer"}), NoteMsg, self._on_note),
+            "rate": (frozenset({"interviewer"}), RateMsg, self._on_rate),
+            "mode": (frozenset({"interviewer"}), ModeMsg, self._on_mode),
+        }
+
+    KINDS = frozenset({"ask", "answer", "dismiss", "mark", "reveal", "note", "rate", "mode"})
 
     # -- views ----------------------------------------------------------------------------
 
@@ -84,35 +159,52 @@ class ClarifySession:
                 "notes": self.notes,
                 "ratings": self.ratings,
                 "checks": self.checks,
+                "threshold": self.matcher.threshold,
             }
         return {"questions": [q.public() for q in self.questions]}
 
-    # -- replay ---------------------------------------------------------------------------
+    # -- the one state transition ---------------------------------------------------------
 
-    def replay(self, events: Iterable[Any]) -> None:
-        """Rebuild the state from recorded events (objects with t, type, role, actor, payload)."""
+    def replay(self, events: Iterable[Event]) -> None:
+        """Rebuild the state from a recording (each event applied at its index)."""
         for index, ev in enumerate(events):
-            p = ev.payload
-            if ev.type == "run.started":
+            self.apply(index, ev)
+
+    def apply(self, index: int, ev: Event) -> None:
+        """Apply one recorded event (live right after recording it, or in replay)."""
+        p = ev.payload
+        try:
+            if ev.type == ev_types.RUN_STARTED:
                 self.ledger.note_run(ev.t)
-            elif ev.type == "clarify.ask":
+            elif ev.type == ev_types.ASK:
                 self.questions.append(
-                    Question(p["id"], p["text"], ev.t, index, ev.role, suggestions=p.get("suggestions", []))
+                    Question(int(p["id"]), str(p["text"]), ev.t, index, ev.role, list(p.get("suggestions") or []))
                 )
-            elif ev.type == "clarify.answer" and (q := self._question(p.get("question"))):
-                q.status, q.answer, q.constraint = "answered", p["text"], p.get("constraint")
-            elif ev.type == "clarify.dismiss" and (q := self._question(p.get("question"))):
+            elif ev.type == ev_types.ANSWER and (q := self._question(p.get("question"))):
+                q.status, q.answer, q.constraint = "answered", str(p["text"]), p.get("constraint")
+            elif ev.type == ev_types.DISMISS and (q := self._question(p.get("question"))):
                 q.status = "dismissed"
-            elif ev.type == "clarify.discovered":
-                self.ledger.discover(p["constraint"], p["how"], int(p["at"]), int(p["event"]), p.get("quote", ""))
-            elif ev.type == "clarify.note":
-                self.notes.append({"text": p["text"], "t": ev.t, "event": index})
-            elif ev.type == "clarify.rate":
-                self.ratings[p["dimension"]] = {"score": p["score"], "t": ev.t, "event": index}
-            elif ev.type == "clarify.checks":
+            elif ev.type == ev_types.DISCOVERED:
+                event = int(p.get("event", -1))
+                self.ledger.discover(
+                    str(p["constraint"]), p["how"], int(p["at"]), index if event < 0 else event, str(p.get("quote", ""))
+                )
+            elif ev.type == ev_types.NOTE:
+                self.notes.append({"text": str(p["text"]), "t": ev.t, "event": index, "by": ev.actor})
+            elif ev.type == ev_types.RATE:
+                self.ratings[str(p["dimension"])] = {"score": p["score"], "t": ev.t, "event": index, "by": ev.actor}
+            elif ev.type == ev_types.CHECKS:
                 self.checks = [{**r, "event": index, "t": ev.t} for r in p["results"]]
-            elif ev.type == "clarify.mode":
-                self.mode = p["mode"]
+            elif ev.type == ev_types.MODE:
+                self.mode = str(p["mode"])
+        except (KeyError, TypeError, ValueError):
+            # A damaged event (an old or hand-edited recording) is skipped, never fatal.
+            pass
+
+    def _apply_new(self, type_: str, role: str, actor: str, **payload: Any) -> int:
+        index, ev = self._record(type_, role, actor, **payload)
+        self.apply(index, ev)
+        return index
 
     def _question(self, qid: Any) -> Question | None:
         return next((q for q in self.questions if q.id == qid), None)
@@ -121,68 +213,71 @@ class ClarifySession:
 
     def handle(self, kind: str, msg: dict[str, Any], role: str, actor: str) -> None:
         """Apply one client message; raises a ClarifyError for bad input or a wrong role."""
-        if kind == "ask":
-            if role != "candidate":
-                raise Forbidden(f"the {role} role cannot ask; questions come from the candidate")
-            self.ask(_text(msg, "text"), role, actor)
-            return
-        if role != "interviewer":
-            raise Forbidden(f"the {role} role cannot {kind}")
-        if kind == "answer":
-            self.answer(msg, actor)
-        elif kind == "dismiss":
-            q = self._need_question(msg)
-            self._record("clarify.dismiss", "interviewer", actor, question=q.id)
-            q.status = "dismissed"
-            self._broadcast({"type": "question.dismissed", "question": q.id}, STAFF)
-        elif kind == "mark":
-            cid = self._need_constraint(msg.get("constraint"))
-            how = msg.get("how", "aloud")
-            if how not in ("aloud", "volunteered", "check"):
-                raise InvalidInput("'how' must be aloud, volunteered or check", field="how")
-            quote = msg.get("quote") or ""
-            if not isinstance(quote, str):
-                raise InvalidInput("'quote' must be text", field="quote")
-            self._discover(cid, how, self._now(), None, actor, quote[:500])
-        elif kind == "reveal":
-            cid = self._need_constraint(msg.get("constraint"))
-            text = msg.get("text") or self.constraints[cid].answer
-            self._record("clarify.reveal", "interviewer", actor, constraint=cid, text=text)
-            self._broadcast({"type": "reveal", "text": text}, ALL)
-            self._discover(cid, "volunteered", self._now(), None, actor)
-        elif kind == "note":
-            text = _text(msg, "text")
-            index = self._record("clarify.note", "interviewer", actor, text=text)
-            note = {"text": text, "t": self._now(), "event": index}
-            self.notes.append(note)
-            self._broadcast({"type": "note", "note": note}, STAFF)
-        elif kind == "rate":
-            dims = {d.id for d in self.problem.meta.rubric}
-            dim, score = msg.get("dimension"), msg.get("score")
-            if dim not in dims:
-                raise InvalidInput(f"unknown rubric dimension {dim!r}", field="dimension")
-            if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 4:
-                raise InvalidInput("'score' must be an integer from 1 to 4", field="score")
-            index = self._record("clarify.rate", "interviewer", actor, dimension=dim, score=score)
-            self.ratings[dim] = {"score": score, "t": self._now(), "event": index}
-            self._broadcast({"type": "rating", "dimension": dim, "rating": self.ratings[dim]}, STAFF)
-        elif kind == "mode":
-            mode = msg.get("mode")
-            if mode not in MODES:
-                raise InvalidInput("'mode' must be assisted or auto", field="mode")
-            self._record("clarify.mode", "interviewer", actor, mode=mode)
-            self.mode = mode
-            self._broadcast({"type": "mode", "mode": mode}, STAFF)
-        else:
+        entry = self._handlers.get(kind)
+        if entry is None:
             raise InvalidInput(f"unknown message type {kind!r}", field="type")
+        roles, model, handler = entry
+        if role not in roles:
+            who = "questions come from the candidate" if kind == "ask" else "only the interviewer can"
+            raise Forbidden(f"the {role} role cannot {kind}; {who}")
+        handler(_validate(model, msg), role, actor)
+
+    def _on_ask(self, m: AskMsg, role: str, actor: str) -> None:
+        text = m.text.strip()[:2000]
+        if not text:
+            raise InvalidInput("'text' must be non-empty text", field="text")
+        self.ask(text, role, actor)
+
+    def _on_answer(self, m: AnswerMsg, role: str, actor: str) -> None:
+        q = self._need_question(m.question)
+        cid = self._need_constraint(m.constraint) if m.constraint is not None else None
+        text = m.text
+        if text is not None and not text.strip():
+            raise InvalidInput("'text' must be non-empty text", field="text")
+        if text is None:
+            if not m.use_pack_answer or cid is None:
+                raise InvalidInput("give 'text', or 'use_pack_answer' with a 'constraint'", field="text")
+            text = self.constraints[cid].answer
+        self._answer(q, text[:4000], cid, actor)
+
+    def _on_dismiss(self, m: DismissMsg, role: str, actor: str) -> None:
+        q = self._need_question(m.question)
+        self._apply_new(ev_types.DISMISS, "interviewer", actor, question=q.id)
+        self._broadcast({"type": "question.dismissed", "question": q.id}, STAFF)
+
+    def _on_mark(self, m: MarkMsg, role: str, actor: str) -> None:
+        cid = self._need_constraint(m.constraint)
+        self._discover(cid, m.how, self._now(), None, actor, m.quote[:500])
+
+    def _on_reveal(self, m: RevealMsg, role: str, actor: str) -> None:
+        cid = self._need_constraint(m.constraint)
+        text = m.text or self.constraints[cid].answer
+        self._apply_new(ev_types.REVEAL, "interviewer", actor, constraint=cid, text=text)
+        self._broadcast({"type": "reveal", "text": text}, ALL)
+        self._discover(cid, "volunteered", self._now(), None, actor)
+
+    def _on_note(self, m: NoteMsg, role: str, actor: str) -> None:
+        text = m.text.strip()[:2000]
+        if not text:
+            raise InvalidInput("'text' must be non-empty text", field="text")
+        self._apply_new(ev_types.NOTE, "interviewer", actor, text=text)
+        self._broadcast({"type": "note", "note": self.notes[-1]}, STAFF)
+
+    def _on_rate(self, m: RateMsg, role: str, actor: str) -> None:
+        if m.dimension not in {d.id for d in self.problem.meta.rubric}:
+            raise InvalidInput(f"unknown rubric dimension {m.dimension!r}", field="dimension")
+        self._apply_new(ev_types.RATE, "interviewer", actor, dimension=m.dimension, score=m.score)
+        self._broadcast({"type": "rating", "dimension": m.dimension, "rating": self.ratings[m.dimension]}, STAFF)
+
+    def _on_mode(self, m: ModeMsg, role: str, actor: str) -> None:
+        self._apply_new(ev_types.MODE, "interviewer", actor, mode=m.mode)
+        self._broadcast({"type": "mode", "mode": m.mode}, STAFF)
 
     def ask(self, text: str, role: str, actor: str) -> Question:
         suggestions = [asdict(s) for s in self.matcher.suggest(text)]
         qid = len(self.questions) + 1
-        t = self._now()
-        index = self._record("clarify.ask", role, actor, id=qid, text=text, suggestions=suggestions)
-        q = Question(qid, text, t, index, role, suggestions=suggestions)
-        self.questions.append(q)
+        self._apply_new(ev_types.ASK, role, actor, id=qid, text=text, suggestions=suggestions)
+        q = self.questions[-1]
         self._broadcast({"type": "question", "question": q.public()}, ALL)
         proposed = suggestions[0] if suggestions and suggestions[0]["confidence"] >= self.matcher.threshold else None
         self._broadcast(
@@ -202,30 +297,9 @@ class ClarifySession:
                 self._answer(q, NEUTRAL_REPLY, None, "auto")
         return q
 
-    def answer(self, msg: dict[str, Any], actor: str) -> None:
-        q = self._need_question(msg)
-        cid = msg.get("constraint")
-        if cid is not None:
-            self._need_constraint(cid)
-        text = msg.get("text")
-        if text is not None and (not isinstance(text, str) or not text.strip()):
-            raise InvalidInput("'text' must be non-empty text", field="text")
-        if text is None:
-            if not msg.get("use_pack_answer") or cid is None:
-                raise InvalidInput("give 'text', or 'use_pack_answer' with a 'constraint'", field="text")
-            text = self.constraints[cid].answer
-        self._answer(q, text[:4000], cid, actor)
-
     def _answer(self, q: Question, text: str, cid: str | None, actor: str) -> None:
-        self._record(
-            "clarify.answer",
-            "interviewer" if actor != "auto" else "system",
-            actor,
-            question=q.id,
-            text=text,
-            constraint=cid,
-        )
-        q.status, q.answer, q.constraint = "answered", text, cid
+        role = "interviewer" if actor != "auto" else "system"
+        self._apply_new(ev_types.ANSWER, role, actor, question=q.id, text=text, constraint=cid)
         self._broadcast({"type": "answer", "question": q.id, "text": text}, ALL)
         if cid is not None:
             self._discover(cid, "typed", q.t, q.event, actor, q.text)
@@ -233,30 +307,26 @@ class ClarifySession:
     def _discover(self, cid: str, how: str, at: int, event: int | None, actor: str, quote: str = "") -> None:
         if cid in self.ledger.entries:
             return
-        index = self._record(
-            "clarify.discovered",
+        self._apply_new(
+            ev_types.DISCOVERED,
             "interviewer",
             actor,
             constraint=cid,
             how=how,
             at=at,
-            event=-1 if event is None else event,
+            event=-1 if event is None else event,  # -1: this event itself is the evidence
             quote=quote,
         )
-        d = self.ledger.discover(cid, how, at, index if event is None else event, quote)  # type: ignore[arg-type]
+        d = self.ledger.entries.get(cid)
         if d is not None:
             self._broadcast({"type": "ledger", "discovery": d.to_json(), "ledger": self.ledger.to_json()}, STAFF)
 
-    def note_run(self, t: int) -> None:
-        self.ledger.note_run(t)
-
     def set_checks(self, results: list[dict[str, Any]], actor: str) -> None:
-        index = self._record("clarify.checks", "system", actor, results=results)
-        self.checks = [{**r, "event": index, "t": self._now()} for r in results]
+        self._apply_new(ev_types.CHECKS, "system", actor, results=results)
         self._broadcast({"type": "checks", "results": self.checks}, STAFF)
 
-    def _need_question(self, msg: dict[str, Any]) -> Question:
-        q = self._question(msg.get("question"))
+    def _need_question(self, qid: int) -> Question:
+        q = self._question(qid)
         if q is None:
             raise InvalidInput("unknown question", field="question")
         return q
@@ -265,13 +335,6 @@ class ClarifySession:
         if not isinstance(cid, str) or cid not in self.constraints:
             raise InvalidInput("unknown constraint", field="constraint")
         return cid
-
-
-def _text(msg: dict[str, Any], name: str, limit: int = 2000) -> str:
-    value = msg.get(name)
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"'{name}' must be non-empty text", field=name)
-    return value.strip()[:limit]
 
 
 __all__ = ["HOWS", "ClarifySession", "Question", "Suggestion"]

@@ -16,7 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from playwright.async_api import Page, async_playwright, expect
 
-from tests.browser.test_room import CHROMIUM, CHROMIUM_ARGS, DIST, KERNEL_WAIT_MS, SHOTS, watch_errors
+from tests.browser.shots import screenshot
+from tests.browser.test_room import CHROMIUM, CHROMIUM_ARGS, DIST, KERNEL_WAIT_MS, watch_errors
 from tests.server.harness import ADMIN, YClient, events_socket, recv_until
 
 QUESTION = "How many tickets arrive per day, and how many escalate?"
@@ -101,8 +102,7 @@ async def test_home_creates_a_session_and_replay_scrubs_and_plays(server_factory
                 "href", f"/replay/{session_id}?token={reviewer_token}"
             )
             await expect(row.get_by_role("link", name="Scorecard")).to_have_count(1)
-            SHOTS.mkdir(parents=True, exist_ok=True)
-            await page.screenshot(path=SHOTS / "home.png", full_page=True)
+            await screenshot(page, "home.png", full_page=True)
 
             # The new endpoint lists the session for staff only.
             async with httpx.AsyncClient(base_url=server.base) as http:
@@ -196,7 +196,7 @@ async def test_home_creates_a_session_and_replay_scrubs_and_plays(server_factory
             # Jumping to a marker (Previous from the end: the error run) updates the view and the URL.
             await replay.locator("#prev-marker").click()
             await expect(replay.locator("#console .run")).to_have_count(2)
-            await replay.screenshot(path=SHOTS / "replay.png", full_page=True)
+            await screenshot(replay, "replay.png", full_page=True)
 
             # Scrubbing back to the start empties the views again and the text follows.
             await replay.locator("#scrub").focus()

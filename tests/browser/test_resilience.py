@@ -29,12 +29,12 @@ import httpx
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from problems import PACKS_DIR, load_pack
+from tests.browser.shots import screenshot
 from tests.browser.test_room import (
     CHROMIUM,
     CHROMIUM_ARGS,
     DIST,
     KERNEL_WAIT_MS,
-    SHOTS,
     editor_text,
     wait_editor_text,
     watch_errors,
@@ -341,7 +341,6 @@ async def test_scorecard_and_comparison_pages_render(server_factory) -> None:
     assert r.status_code == 200, r.text
 
     errors: list[str] = []
-    SHOTS.mkdir(parents=True, exist_ok=True)
     async with chromium() as browser:
         context = await browser.new_context(viewport={"width": 1100, "height": 900})
         try:
@@ -361,7 +360,7 @@ async def test_scorecard_and_comparison_pages_render(server_factory) -> None:
             await expect(found).to_have_count(1)
             await expect(found.locator("td").nth(3)).to_have_text("typed")
             await expect(rows.filter(has_text="not asked")).to_have_count(len(pack.meta.constraint) - 1)
-            await page.screenshot(path=SHOTS / "scorecard.png", full_page=True)
+            await screenshot(page, "scorecard.png", full_page=True)
 
             # The comparison of every candidate on the problem (staff only), as a page.
             await page.set_extra_http_headers({"Accept": "text/html", "Authorization": f"Bearer {ADMIN}"})
@@ -374,7 +373,7 @@ async def test_scorecard_and_comparison_pages_render(server_factory) -> None:
             row = page.locator("tr").filter(has_text=CANDIDATE)
             await expect(row).to_have_count(1)
             await expect(row).to_contain_text("typed")
-            await page.screenshot(path=SHOTS / "comparison.png", full_page=True)
+            await screenshot(page, "comparison.png", full_page=True)
             assert errors == []
         finally:
             await context.close()

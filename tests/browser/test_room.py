@@ -13,11 +13,11 @@ from pathlib import Path
 import httpx
 from playwright.async_api import ConsoleMessage, Page, async_playwright, expect
 
+from tests.browser.shots import screenshot
 from tests.server.harness import ADMIN, events_socket, recv_until
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "frontend" / "dist"
-SHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 KERNEL_WAIT_MS = 90_000  # the first run waits for the session's kernel
@@ -147,9 +147,8 @@ async def test_two_browsers_share_editor_runs_and_questions(server_factory) -> N
                 await recv_until(ws, lambda m: m["type"] == "answer")
             await expect(candidate.locator("#thread .q-answer")).to_have_text(["About 200 at peak."])
 
-            SHOTS.mkdir(parents=True, exist_ok=True)
             for role, page in pages.items():
-                await page.screenshot(path=SHOTS / f"room-{role}.png")
+                await screenshot(page, f"room-{role}.png")
             assert errors == {"interviewer": [], "candidate": []}
         finally:
             await browser.close()

@@ -18,7 +18,8 @@ import httpx
 from playwright.async_api import Page, WebSocket, async_playwright, expect
 
 from problems import PACKS_DIR, load_pack
-from tests.browser.test_room import CHROMIUM, CHROMIUM_ARGS, DIST, SHOTS, editor_text, watch_errors
+from tests.browser.shots import screenshot
+from tests.browser.test_room import CHROMIUM, CHROMIUM_ARGS, DIST, editor_text, watch_errors
 from tests.server.harness import ADMIN
 
 PROBLEM = "ticket-escalation"
@@ -141,8 +142,7 @@ async def test_staff_panel_answers_marks_rates_and_ends_without_leaking(server_f
             proposed = card.locator(".q-chip.proposed")
             await expect(proposed).to_have_text(re.compile(rf"^{SUGGESTED} \d+%$"))
             await expect(interviewer.get_by_role("tab", name="Questions")).to_contain_text("1")
-            SHOTS.mkdir(parents=True, exist_ok=True)
-            await interviewer.screenshot(path=SHOTS / "room-interviewer-staff.png")
+            await screenshot(interviewer, "room-interviewer-staff.png")
 
             # Confirm + pack answer: the candidate gets the pack's answer, the constraint is typed.
             await card.get_by_role("button", name="Confirm + pack answer").click()
@@ -215,7 +215,7 @@ async def test_staff_panel_answers_marks_rates_and_ends_without_leaking(server_f
             assert await editor_text(observer) == before
             await expect(observer.locator(".cm-content")).to_have_attribute("contenteditable", "false")
             await observer.locator(f'li.constraint[data-constraint="{SUGGESTED}"] summary').click()
-            await observer.screenshot(path=SHOTS / "room-observer.png")
+            await screenshot(observer, "room-observer.png")
 
             # Nothing hidden reached the candidate: not in the DOM, not on any socket.
             dom = await candidate.evaluate("document.documentElement.outerHTML")

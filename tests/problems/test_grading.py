@@ -7,13 +7,29 @@ from pathlib import Path
 import pytest
 
 from problems import PACKS_DIR, load_pack, load_packs
-from server.grading import run_checks, split_cells
+from server.grading import parse_report, run_checks, split_cells
 from tests.problems.packs import write_pack
 
 
 def test_split_cells_follows_the_percent_format() -> None:
     code = "import os\n# %% load\nx = 1\n\n# %%\n\n# %% [markdown]\ny = 2\n"
     assert split_cells(code) == ["import os", "x = 1", "y = 2"]
+
+
+def test_only_valid_lines_with_the_runs_nonce_count() -> None:
+    nonce = "ab" * 16
+    out = (
+        b'CLARIFY-CHECK 0000 {"function": "check_a", "passed": true, "detail": "forged"}\n'
+        + f'CLARIFY-CHECK {nonce} {{"function": "check_a", "passed": "yes", "detail": "coerced?"}}\n'.encode()
+        + f'CLARIFY-CHECK {nonce} {{"function": "check_a", "passed": false, "detail": "real", "x": 1}}\n'.encode()
+        + f'CLARIFY-CHECK {nonce} {{"function": "check_a", "passed": false, "detail": "real"}}\n'.encode()
+        + f'CLARIFY-CHECK {nonce} {{"function": "check_a", "passed": true, "detail": "later"}}\n'.encode()
+        + f"CLARIFY-CHECK {nonce} not json\n".encode()
+        + b"__CLARIFY_CHECKS__ [{}]\n"
+    )
+    report = parse_report(out, nonce)
+    assert set(report) == {"check_a"}
+    assert report["check_a"].passed is False and report["check_a"].detail == "real"
 
 
 async def test_reference_passes_and_missing_or_broken_code_fails(make_kernel, tmp_path: Path) -> None:

@@ -102,6 +102,18 @@ async def test_time_limit_restarts_a_kernel_that_ignores_interrupts(kernel: Kern
     assert result.status == "ok"
 
 
+async def test_a_time_limit_restart_runs_the_setup_code_again(kernel: Kernel) -> None:
+    # The restart happens inside the run that timed out (it holds the run lock): the problem's
+    # setup must still run again, not fail with "a run is already in progress".
+    await kernel.load_problem(None, "SETUP_MARK = 'set up'")
+    code = "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    time.sleep(0.05)"
+    _, result = await kernel.run(code, timeout=2)
+    assert result.status == "timed_out" and result.restarted, result
+    events, result = await kernel.run("SETUP_MARK")
+    assert result.status == "ok", result
+    assert any(isinstance(e, ExecuteResult) and e.data.get("text/plain") == "'set up'" for e in events), events
+
+
 async def test_one_run_at_a_time(kernel: Kernel) -> None:
     async with kernel.execute("import time; time.sleep(0.5)") as run:
         with pytest.raises(KernelBusy):

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from sandbox import CapacityReached, DockerLauncher, Kernel, KernelPool, SandboxConfig
+from sandbox import CapacityReached, DockerLauncher, Kernel, KernelDead, KernelPool, KernelStartError, SandboxConfig
 from sandbox.launcher import LABEL_SERVER
 
 
@@ -88,3 +88,81 @@ async def test_idle_kernels_are_culled(pool_config: SandboxConfig, docker_client
         await wait_until(lambda: culled == [kernel], timeout=30)
         assert kernel.state == "dead"
         assert pool.stats()["in_use"] == 0
+    with pytest.raises(KernelDead, match="cannot be restarted"):
+        await kernel.restart()
+    assert pool.stats()["culled"] == 1
+
+
+# -- liveness, broken refills, removed containers ---------------------------------------------------
+
+
+async def test_a_dead_or_silent_ready_kernel_is_discarded_not_handed_out(
+    pool_config: SandboxConfig, docker_client
+) -> None:
+    launcher = DockerLauncher(pool_config, client=docker_client)
+    async with KernelPool(launcher, size=1, max_kernels=3) as pool:
+        await wait_until(lambda: pool.stats()["ready"] == 1)
+        dead = pool._ready._queue[0]  # type: ignore[attr-defined]
+        docker_client.containers.get(dead.handle.container_id).kill()
+        fresh = await pool.acquire()
+        assert fresh is not dead and fresh.state == "idle"
+        _, result = await fresh.run("1 + 1")
+        assert result.status == "ok"
+        assert pool.stats()["discarded"] == 1 and dead.state == "dead"
+        # Running but not answering (a paused container): also discarded.
+        await wait_until(lambda: pool.stats()["ready"] == 1)
+        silent = pool._ready._queue[0]  # type: ignore[attr-defined]
+        docker_client.containers.get(silent.handle.container_id).pause()
+        fresh2 = await pool.acquire()
+        assert fresh2 is not silent
+        _, result = await fresh2.run("2 + 2")
+        assert result.status == "ok"
+        assert pool.stats()["discarded"] == 2
+
+
+async def test_broken_refills_are_counted_and_acquire_raises_only_sandbox_errors(
+    pool_config: SandboxConfig, docker_client
+) -> None:
+    # An image with no kernel in it: every start fails.
+    if not docker_client.images.list("debian:bookworm-slim"):
+        docker_client.images.pull("debian", tag="bookworm-slim")
+    broken = pool_config.model_copy(update={"image": "debian:bookworm-slim", "start_timeout_s": 3.0})
+    launcher = DockerLauncher(broken, client=docker_client)
+    async with KernelPool(launcher, size=1, max_kernels=1) as pool:
+        await wait_until(lambda: pool.stats()["refill_failures"] >= 1, timeout=30)
+        stats = pool.stats()
+        # (This image has no command, so Docker refuses the container; an image with one exits at boot.)
+        assert stats["refilling"] is False and "kernel" in str(stats["last_error"])
+        for _ in range(2):  # whether a refill is in flight (waits) or not (cold start)
+            with pytest.raises(KernelStartError):
+                await pool.acquire()
+
+
+async def test_acquire_waiting_for_a_refill_times_out_with_a_sandbox_error(
+    pool_config: SandboxConfig, docker_client
+) -> None:
+    cfg = pool_config.model_copy(update={"start_timeout_s": 1.0})
+    launcher = DockerLauncher(cfg, client=docker_client)
+    async with KernelPool(launcher, size=1, max_kernels=1) as pool:
+        pool._starting += 1  # a refill that never arrives holds the only slot
+        try:
+            with pytest.raises(CapacityReached, match="none became ready"):
+                await pool.acquire()
+        finally:
+            pool._starting -= 1
+
+
+async def test_restarting_a_kernel_whose_container_was_removed_raises_kernel_dead(
+    launcher: DockerLauncher, docker_client
+) -> None:
+    kernel = await Kernel.start(launcher)
+    try:
+        # Removed behind our back (another server's reaping, an operator's docker rm).
+        docker_client.containers.get(kernel.handle.container_id).remove(force=True)
+        with pytest.raises(KernelDead, match="no longer exists"):
+            await kernel.restart()
+        assert kernel.state == "dead"
+    finally:
+        await kernel.shutdown()
+    with pytest.raises(KernelDead, match="cannot be restarted"):
+        await kernel.restart()

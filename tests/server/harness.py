@@ -108,6 +108,7 @@ class ServerProcess:
         }
         if redis_url:
             self.env["CLARIFY_REDIS_URL"] = redis_url
+        self.data_dir = data_dir
         self.log = data_dir / "server.log"
         self.proc: subprocess.Popen[bytes] | None = None
 

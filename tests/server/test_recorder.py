@@ -8,7 +8,8 @@ from pathlib import Path
 import redis.asyncio as aioredis
 
 from server.document import checkpoint_event, rebuild_doc, text_at
-from server.recording import Event, Recorder, session_key
+from server.events import Event
+from server.recording import Recorder, session_key
 from tests.server.harness import RedisProcess
 
 
@@ -54,6 +55,29 @@ async def test_overflow_while_redis_is_away_is_marked_as_a_gap(tmp_path: Path) -
         gap = events[-1]
         assert gap.payload == {"dropped_events": 15} and gap.t == 25
         assert await client.hget(session_key("s1"), "gap_events") == b"15"
+    finally:
+        await client.aclose()
+        redis.stop()
+
+
+async def test_the_buffer_is_bounded_in_bytes_not_only_in_events(tmp_path: Path) -> None:
+    redis = RedisProcess(tmp_path / "r")
+    redis.start()
+    client = aioredis.from_url(redis.url, socket_connect_timeout=0.5, socket_timeout=1)
+    try:
+        async with Recorder(client, buffer_max=10_000, buffer_max_bytes=100_000) as rec:
+            await client.hset(session_key("s1"), mapping={"id": "s1", "created_ms": "0", "status": "live"})
+            redis.stop()
+            big = "x" * 30_000
+            for i in range(6):  # 6 x ~30 kB: only 3 fit in 100 kB
+                rec.append("s1", Event(i, "big", payload={"i": i, "text": big}))
+            assert rec.pending == 3 and rec.buffered_bytes <= 100_000
+            redis.start()
+            assert await rec.flush(timeout=20)
+            assert rec.buffered_bytes == 0
+            events = await rec.read("s1")
+        assert [e.type for e in events] == ["big"] * 3 + ["recording.gap"]
+        assert events[-1].payload == {"dropped_events": 3}
     finally:
         await client.aclose()
         redis.stop()

@@ -95,8 +95,11 @@ async def test_redis_outage_buffers_events_and_writes_them_in_order(server_facto
                 assert any(
                     "ran without redis" in m["output"].get("text", "") for m in seen if m["type"] == "run.output"
                 )
-                health = (await staff_get(server, "/healthz")).json()
-                assert health["status"] == "degraded"
+                response = await staff_get(server, "/healthz")
+                health = response.json()
+                # It cannot create sessions without Redis: a load balancer must stop routing to it.
+                assert response.status_code == 503 and health["status"] == "unavailable"
+                assert "redis" in health["problems"]
                 assert health["recording"]["ok"] is False and health["recording"]["pending_events"] > 0
                 redis.start()
                 async with asyncio.timeout(30):

@@ -11,12 +11,14 @@ class, so it counts every client the candidate made.
 
 import json
 import math
+import os
 import re
 import threading
 import time
 from pathlib import Path
 
-GRADING = Path("/data/_grading")
+GRADING = Path(os.environ.get("CLARIFY_HIDDEN_DIR", "/data/_grading"))  # the grader's private copy
+DATA = Path("/data")
 FIELDS = ["supplier_name", "start_date", "end_date", "renewal_terms", "liability_cap", "governing_law", "payment_days"]
 RUN_BUDGET_S = 28.0  # real seconds for all contracts
 LOAD_CONTRACTS = 50  # unlabelled contracts run first, so the requests-per-minute limit bites
@@ -33,7 +35,7 @@ _LOCAL = threading.local()
 def _load() -> list[dict]:
     """A burst of unlabelled contracts from /data (load only), then the labelled ones."""
     if "items" not in _STATE:
-        lines = (GRADING.parent / "contracts.jsonl").read_text(encoding="utf-8").splitlines()[:LOAD_CONTRACTS]
+        lines = (DATA / "contracts.jsonl").read_text(encoding="utf-8").splitlines()[:LOAD_CONTRACTS]
         load = [dict(json.loads(line), set="load", labels=None, meta={"long": False}) for line in lines if line.strip()]
         lines = (GRADING / "labelled.jsonl").read_text(encoding="utf-8").splitlines()
         _STATE["items"] = load + [json.loads(line) for line in lines if line.strip()]

@@ -9,11 +9,12 @@ every other alert is false. False alerts are counted as pages: days with at leas
 
 import copy as _dm_copy
 import json as _dm_json
+import os as _dm_os
 import time as _dm_time
 
 import pandas as _dm_pd
 
-_DM_GRADING = "/data/_grading"
+_DM_GRADING = _dm_os.environ.get("CLARIFY_HIDDEN_DIR", "/data/_grading")  # the grader's private copy
 _DM_LABEL_COLUMNS = ("n_fraud_reported", "n_flagged_fraud_reported")
 _DM_LABEL_WORDS = ("precision", "fraud", "chargeback", "label", "recall")
 

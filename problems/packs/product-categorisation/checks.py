@@ -5,11 +5,14 @@ new listings exactly as the listing API sends them at creation: ``listing_id`` a
 to 80 characters, no description. Labels come from the catalogue team (not sellers) and include
 ``other`` for listings that fit no category, some of kinds never seen in the training data. The
 label and the grading-only columns are removed before the candidate's function sees the rows.
-This file runs in the candidate's namespace, so every helper name is prefixed ``_pc_`` and
+This file runs in the grader's own process (problems/README.md), never in the candidate's;
+every helper name is still prefixed ``_pc_`` and
 imports are local.
 """
 
-_PC_HOLDOUT_PATHS = ("/grading/holdout.csv", "/data/_grading/holdout.csv")
+_PC_HOLDOUT_PATHS = (
+    __import__("os").environ.get("CLARIFY_HIDDEN_DIR", "/data/_grading") + "/holdout.csv",  # the grader's private copy
+)
 _PC_SERVING_COLUMNS = ("listing_id", "title")  # all the listing API sends at creation
 _PC_OTHER = "other"
 _PC_SMALL = 25  # a "small" category has fewer than this many training listings

@@ -9,12 +9,13 @@ production-like failure rates (a few hung requests and server errors).
 """
 
 import json
+import os
 import re
 import threading
 import time
 from pathlib import Path
 
-GRADING = Path("/data/_grading")
+GRADING = Path(os.environ.get("CLARIFY_HIDDEN_DIR", "/data/_grading"))  # the grader's private copy
 RUN_BUDGET_S = 25.0  # real seconds for answering every hidden question
 BUDGET_USD = 0.002  # average LLM cost per answer
 MAX_USD = 0.004  # no single answer may cost more
@@ -62,6 +63,7 @@ def _meter() -> dict:
         if getattr(_LOCAL, "depth", 0):
             return chat(self, messages, *args, **kwargs)
         _LOCAL.depth = 1
+        _stress_client(self)
         t0, s0 = time.perf_counter(), self.now()
         try:
             result = chat(self, messages, *args, **kwargs)
@@ -90,6 +92,12 @@ def _meter() -> dict:
     metered_chat._clarify_metered = True
     cls.chat, cls.sleep = metered_chat, metered_sleep
     return meter
+
+
+def _stress_client(client) -> None:
+    """Production-like failure rates on one client (also on clients made after the run began)."""
+    client.timeout_rate = max(client.timeout_rate, TIMEOUT_RATE)
+    client.server_error_rate = max(client.server_error_rate, SERVER_ERROR_RATE)
 
 
 def _stress() -> None:

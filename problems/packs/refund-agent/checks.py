@@ -3,14 +3,15 @@
 Each ``check_*`` takes the candidate's namespace and returns ``(passed, detail)``. The hidden
 requests (``requests.jsonl``) carry the expected outcome under the policy: deny unknown, foreign or
 already-refunded orders; escalate over $200 or delivered more than 30 days ago; refund the rest.
-Every request runs against a fresh ``ShopEnv`` (defined by setup.py) with ``time_scale=0``; the
-runs are shared between checks through ``_ra_cache``. ``time.sleep`` is a no-op during the runs
-(backoff costs no wall time) and
-simulated-LLM calls are counted per request. A timed-out refund or email went through 60% of the time. This file runs in
-the candidate's namespace, so every helper name is prefixed ``_ra_`` and imports are local.
+Every request runs against a fresh ``ShopEnv`` (the grader's own, from its run of setup.py) with
+``time_scale=0``; the candidate's code gets a proxy, so payments, emails and the tool log stay in
+the grader. The runs are shared between checks through ``_ra_cache``. ``time.sleep`` is a no-op
+during the runs (backoff costs no wall time) and simulated-LLM calls are counted per request. A
+timed-out refund or email went through 60% of the time. This file runs in the grader's own
+process (problems/README.md), never in the candidate's; helper names keep the ``_ra_`` prefix.
 """
 
-_RA_PATHS = ("/data/_grading/requests.jsonl", "/grading/requests.jsonl")
+_RA_PATHS = (__import__("os").environ.get("CLARIFY_HIDDEN_DIR", "/data/_grading") + "/requests.jsonl",)  # grader-only
 _RA_SUITES = {  # env parameters per run; each request gets its own seed
     "standard": {"failure_rate": 0.1, "timeout_rate": 0.05, "stale_rate": 0.15},
     "stress": {"failure_rate": 0.2, "timeout_rate": 0.15, "stale_rate": 0.2},
@@ -86,7 +87,9 @@ def _ra_run(ns, suite):
     fn = ns.get("handle_request")
     if not callable(fn):
         raise LookupError("handle_request is not defined")
-    env_cls = ns.get("ShopEnv")
+    # The grader's own ShopEnv (its run of setup.py): payments, emails and the tool log are kept
+    # here, and the candidate's code gets a proxy whose calls come back to it.
+    env_cls = ns.setup.get("ShopEnv")
     if env_cls is None:
         raise LookupError("ShopEnv is not defined (setup did not run)")
     key = (suite, id(fn))
@@ -103,6 +106,7 @@ def _ra_run(ns, suite):
         items = items + [it for it in items if it["expect"]["action"] == "refund"]
     counter = {"depth": 0, "calls": 0, "cost": 0.0}
     sleep, time.sleep = time.sleep, lambda _s: None
+    ns.fast_sleep(True)
     undo = _ra_patch_llm(counter)
     runs, started = [], time.monotonic()
     try:
@@ -130,6 +134,7 @@ def _ra_run(ns, suite):
     finally:
         time.sleep = sleep
         undo()
+        ns.fast_sleep(False)
     _ra_cache[key] = runs
     return runs
 
@@ -176,9 +181,8 @@ def check_no_double_refund(ns):
     if fail:
         return fail
     run_ok = [r for r in runs if not r["skipped"]]
-    tool_errors = tuple(c for c in (ns.get("_ToolError"), ns.get("_ToolTimeout")) if isinstance(c, type)) or (
-        Exception,
-    )
+    errors = (ns.setup.get("_ToolError"), ns.setup.get("_ToolTimeout"))
+    tool_errors = tuple(c for c in errors if isinstance(c, type)) or (Exception,)
     doubles, escaped = [], []
     for r in run_ok:
         per_order: dict = {}
@@ -305,7 +309,7 @@ def check_side_effects(ns):
     runs, fail = _ra_guard(ns, "standard")
     if fail:
         return fail
-    shop = ns.get("_SHOP_ORDERS") or {}
+    shop = ns.setup.get("_SHOP_ORDERS") or {}
     bad_pay, many, wrong_to = [], [], []
     for r in runs:
         if r["skipped"]:

@@ -9,7 +9,7 @@ without a rate limit, and a question is stopped after 40 calls. This file runs i
 namespace, so every helper name is prefixed ``_rs_`` and imports are local.
 """
 
-_RS_HIDDEN = "/data/_grading/questions.jsonl"
+_RS_HIDDEN = __import__("os").environ.get("CLARIFY_HIDDEN_DIR", "/data/_grading") + "/questions.jsonl"  # grader-only
 _RS_MAX_CALLS = 10
 _RS_RUNAWAY_CALLS = 40
 _RS_MAX_SOURCES = 3
@@ -47,7 +47,7 @@ def _rs_patch(ns, counter):
     from clarify_kit import llm, vectors
 
     targets = [(llm.SimulatedLLM, "chat"), (llm.SimulatedLLM, "complete"), (vectors.VectorIndex, "search")]
-    store_cls = ns.get("DocStore")
+    store_cls = ns.setup.get("DocStore")
     if isinstance(store_cls, type):
         targets += [(store_cls, "search"), (store_cls, "get")]
     saved = [(cls, name, cls.__dict__[name]) for cls, name in targets if name in cls.__dict__]
@@ -97,6 +97,9 @@ def _rs_run(ns):
     questions = _rs_questions()
     counter = {"depth": 0, "calls": 0, "cost": 0.0}
     sleep, time.sleep = time.sleep, lambda _s: None
+    ns.fast_sleep(True)
+    if ns.setup.get("store") is not None:  # the candidate's `store` becomes the grader's (counted) one
+        ns.bind("store", ns.setup["store"])
     undo = _rs_patch(ns, counter)
     runs, started = [], time.monotonic()
     try:
@@ -126,6 +129,7 @@ def _rs_run(ns):
     finally:
         time.sleep = sleep
         undo()
+        ns.fast_sleep(False)
     _rs_cache[id(fn)] = runs
     return runs
 
@@ -154,7 +158,7 @@ def _rs_flagged(text):
 
 
 def _rs_docs(ns):
-    store = ns.get("store")
+    store = ns.setup.get("store")
     docs = getattr(store, "_docs", None)
     if isinstance(docs, dict):
         return docs

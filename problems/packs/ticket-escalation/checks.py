@@ -3,11 +3,13 @@
 Each ``check_*`` takes the candidate's namespace and returns ``(passed, detail)``. The holdout is
 Dec 2025-Jan 2026 (after the data ends, post-launch mix). It has the label but not the columns that
 are filled after triage (``agent_tier``, ``resolution_hours``); the label is removed before the
-candidate's function sees the rows. This file runs in the candidate's namespace, so every helper
-name is prefixed ``_te_`` and imports are local.
+candidate's function sees the rows. This file runs in the grader's own process
+(problems/README.md), never in the candidate's; helper names keep the ``_te_`` prefix.
 """
 
-_TE_HOLDOUT_PATHS = ("/grading/holdout.csv", "/data/_grading/holdout.csv")
+_TE_HOLDOUT_PATHS = (
+    __import__("os").environ.get("CLARIFY_HIDDEN_DIR", "/data/_grading") + "/holdout.csv",  # the grader's private copy
+)
 _TE_LEAKY = ("agent_tier", "resolution_hours")
 _TE_BUDGET = 0.10  # seniors review 10% of tickets
 _TE_MIN_RECALL = 0.42

@@ -1,0 +1,273 @@
+"""Recorded events: the one list of event types and the shape of each payload. A leaf module.
+
+Every event a session records is an :class:`Event` (time, type, who, payload). The live session,
+a server restart, the replay page's data and the scorecard all read events through the replay
+functions that consume these records, so the types are named here once. A recording that
+comes from outside (``POST /api/recordings``) is checked with :func:`validate_event`: an unknown
+type or a payload field of the wrong type is refused, naming the field.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+
+DOC_UPDATE = "doc.update"
+DOC_CHECKPOINT = "doc.checkpoint"
+JOIN, LEAVE = "join", "leave"
+SESSION_CREATED, SESSION_ENDED = "session.created", "session.ended"
+RUN_QUEUED, RUN_STARTED, RUN_OUTPUT, RUN_DONE = "run.queued", "run.started", "run.output", "run.done"
+KERNEL_STATUS, KERNEL_INTERRUPT, KERNEL_RESTART = "kernel.status", "kernel.interrupt", "kernel.restart"
+ASK, ANSWER, DISMISS = "clarify.ask", "clarify.answer", "clarify.dismiss"
+DISCOVERED, NOTE, RATE = "clarify.discovered", "clarify.note", "clarify.rate"
+CHECKS, MODE, REVEAL = "clarify.checks", "clarify.mode", "clarify.reveal"
+RECORDING_GAP, RECORDING_BUDGET = "recording.gap", "recording.budget"
+SESSION_ERROR, BUDGET = "session.error", "budget"
+
+MAX_IMPORTED_TEXT = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One recorded event: ms since session start, type, who, and a JSON payload."""
+
+    t: int
+    type: str
+    role: str = "system"
+    actor: str = ""
+    payload: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def doc_update(cls, t: int, role: str, actor: str, update: bytes) -> Event:
+        return cls(t, DOC_UPDATE, role, actor, {"update": base64.b64encode(update).decode()})
+
+    @property
+    def update_bytes(self) -> bytes:
+        return base64.b64decode(self.payload["update"])
+
+    def to_fields(self) -> dict[str, str]:
+        return {
+            "t": str(self.t),
+            "type": self.type,
+            "role": self.role,
+            "actor": self.actor,
+            "payload": json.dumps(self.payload, separators=(",", ":")),
+        }
+
+    @classmethod
+    def from_fields(cls, fields: dict[bytes, bytes]) -> Event:
+        f = {k.decode(): v.decode() for k, v in fields.items()}
+        return cls(int(f["t"]), f["type"], f.get("role", ""), f.get("actor", ""), json.loads(f.get("payload", "{}")))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"t": self.t, "type": self.type, "role": self.role, "actor": self.actor, "payload": self.payload}
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> Event:
+        return cls(
+            int(obj["t"]),
+            str(obj["type"]),
+            str(obj.get("role", "")),
+            str(obj.get("actor", "")),
+            dict(obj.get("payload") or {}),
+        )
+
+
+# -- payload shapes (what an imported recording must look like) -----------------------------
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class _B64(_Payload):
+    @classmethod
+    def _b64(cls, value: str) -> str:
+        try:
+            base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("not base64") from None
+        return value
+
+
+class DocUpdate(_B64):
+    update: StrictStr
+
+    def model_post_init(self, _: Any) -> None:
+        self._b64(self.update)
+
+
+class DocCheckpoint(_B64):
+    state: StrictStr
+
+    def model_post_init(self, _: Any) -> None:
+        self._b64(self.state)
+
+
+class Presence(_Payload):
+    socket: StrictStr | None = None
+
+
+class SessionCreated(_Payload):
+    problem: StrictStr = ""
+    candidate: StrictStr = Field("", max_length=200)
+
+
+class RunQueued(_Payload):
+    run: StrictInt
+    code: StrictStr = Field("", max_length=MAX_IMPORTED_TEXT)
+
+
+class RunRef(_Payload):
+    run: StrictInt
+
+
+class RunOutput(_Payload):
+    run: StrictInt
+    output: dict[str, Any]
+
+
+class RunDone(_Payload):
+    run: StrictInt
+    result: dict[str, Any] | None = None
+
+
+class KernelStatus(_Payload):
+    state: StrictStr
+    reason: StrictStr | None = None
+
+
+class Ask(_Payload):
+    id: StrictInt
+    text: StrictStr = Field(max_length=4000)
+    suggestions: list[dict[str, Any]] = []
+
+
+class Answer(_Payload):
+    question: StrictInt
+    text: StrictStr = Field(max_length=8000)
+    constraint: StrictStr | None = None
+
+
+class Dismiss(_Payload):
+    question: StrictInt
+
+
+class Discovered(_Payload):
+    constraint: StrictStr
+    how: Literal["typed", "aloud", "check", "volunteered"]
+    at: StrictInt
+    event: StrictInt
+    quote: StrictStr = ""
+
+
+class Note(_Payload):
+    text: StrictStr = Field(max_length=4000)
+
+
+class Rate(_Payload):
+    dimension: StrictStr
+    score: StrictInt = Field(ge=1, le=4)
+
+
+class CheckResult(_Payload):
+    id: StrictStr
+    constraint: StrictStr
+    passed: StrictBool
+    detail: StrictStr
+
+
+class Checks(_Payload):
+    results: list[CheckResult]
+
+
+class Mode(_Payload):
+    mode: Literal["assisted", "auto"]
+
+
+class Reveal(_Payload):
+    constraint: StrictStr
+    text: StrictStr
+
+
+class Gap(_Payload):
+    dropped_events: StrictInt
+
+
+PAYLOADS: dict[str, type[_Payload]] = {
+    DOC_UPDATE: DocUpdate,
+    DOC_CHECKPOINT: DocCheckpoint,
+    JOIN: Presence,
+    LEAVE: Presence,
+    SESSION_CREATED: SessionCreated,
+    SESSION_ENDED: _Payload,
+    RUN_QUEUED: RunQueued,
+    RUN_STARTED: RunRef,
+    RUN_OUTPUT: RunOutput,
+    RUN_DONE: RunDone,
+    KERNEL_STATUS: KernelStatus,
+    KERNEL_INTERRUPT: _Payload,
+    KERNEL_RESTART: _Payload,
+    ASK: Ask,
+    ANSWER: Answer,
+    DISMISS: Dismiss,
+    DISCOVERED: Discovered,
+    NOTE: Note,
+    RATE: Rate,
+    CHECKS: Checks,
+    MODE: Mode,
+    REVEAL: Reveal,
+    RECORDING_GAP: Gap,
+    RECORDING_BUDGET: _Payload,
+    SESSION_ERROR: _Payload,
+    BUDGET: _Payload,
+}
+
+
+class _Envelope(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    t: StrictInt = Field(ge=0)
+    type: StrictStr
+    role: Literal["interviewer", "candidate", "observer", "reviewer", "system"] = "system"
+    actor: StrictStr = Field("", max_length=200)
+    payload: dict[str, Any] = {}
+
+
+class InvalidEvent(ValueError):
+    """An event that does not match its schema; ``field`` names the offending field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def validate_event(obj: Any) -> Event:
+    """A recorded event from untrusted JSON, or :class:`InvalidEvent` naming the field."""
+    if not isinstance(obj, dict):
+        raise InvalidEvent("event", "expected a JSON object")
+    try:
+        env = _Envelope.model_validate(obj)
+    except ValidationError as exc:
+        raise _invalid(exc, "") from None
+    model = PAYLOADS.get(env.type)
+    if model is None:
+        raise InvalidEvent("type", f"unknown event type {env.type!r}")
+    try:
+        model.model_validate(env.payload)
+    except ValidationError as exc:
+        raise _invalid(exc, "payload.") from None
+    except ValueError as exc:
+        raise InvalidEvent("payload", str(exc)) from None
+    return Event(env.t, env.type, env.role, env.actor, env.payload)
+
+
+def _invalid(exc: ValidationError, prefix: str) -> InvalidEvent:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    return InvalidEvent(prefix + loc if loc else prefix.rstrip(".") or "event", err["msg"])
