@@ -65,9 +65,6 @@ interface CheckResult {
   detail: string;
 }
 
-// The matcher's calibrated threshold (server/clarify/matcher.py DEFAULT_THRESHOLD): live
-// "suggestion" messages say what was proposed; questions restored from hello do not.
-const PROPOSE_AT = 0.25;
 const HOW_LABELS: Record<string, string> = {
   typed: "typed",
   aloud: "asked out loud",
@@ -330,7 +327,11 @@ export class StaffPanel {
       notes?: Note[];
       ratings?: Record<string, { score: number }>;
       checks?: CheckResult[];
+      threshold?: number;
     };
+    // The server sends the matcher's calibrated threshold: live "suggestion" messages say what
+    // was proposed; questions restored from hello are judged against it here.
+    const proposeAt = typeof c.threshold === "number" ? c.threshold : 1;
     this.constraints = Array.isArray(p.constraints) ? p.constraints : [];
     this.rubric = Array.isArray(p.rubric) ? p.rubric : [];
     this.questions.clear();
@@ -340,7 +341,7 @@ export class StaffPanel {
       this.questions.set(q.id, {
         ...q,
         suggestions,
-        proposed: top && top.confidence >= PROPOSE_AT ? top.constraint : null,
+        proposed: top && top.confidence >= proposeAt ? top.constraint : null,
       });
     }
     this.ledger = { ...(c.ledger?.constraints ?? {}) };

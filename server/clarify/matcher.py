@@ -1,24 +1,37 @@
 """Matching a clarifying question to a problem's hidden constraints.
 
-Lexical first: BM25+ (``rank_bm25``) over each constraint's title, cue phrasings and answer,
-with Snowball stemming and a small synonym list that folds words onto one canonical term.
-A question gets a ranked list of suggestions with a confidence in [0, 1]; the top one is
-proposed when its confidence reaches the calibrated threshold. :class:`Matcher` is the
-interface, so an embedding matcher can be added later as an optional extra.
+A question gets a ranked list of suggestions with a confidence in [0, 1]; assisted mode
+proposes the top one when its confidence reaches ``threshold``, auto mode answers from the pack
+only when it reaches ``auto_threshold``. :class:`Matcher` is the interface;
+:func:`build_matcher` gives the one to use for a problem: the hybrid matcher
+(:mod:`server.clarify.hybrid`, BM25 fused with a static embedding model, calibrated
+confidences), which falls back to its lexical features if the embedding model is missing.
+
+:class:`LexicalMatcher` (BM25+ over each constraint's title, cues and answer, with Snowball
+stemming and a small synonym list) is the previous matcher, kept as the bench's baseline.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
+import threading
+import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import snowballstemmer
 from rank_bm25 import BM25Plus
 
 from problems import Constraint
+
+if TYPE_CHECKING:
+    from problems import Problem
+
+log = logging.getLogger(__name__)
 
 # Calibrated by bench/matcher_eval.py on the shipped packs' labelled questions.
 DEFAULT_THRESHOLD = 0.25
@@ -111,9 +124,14 @@ class Suggestion:
 
 
 class Matcher(Protocol):
-    """Proposes constraints for a question. Called by the session runtime on every ``ask``."""
+    """Proposes constraints for a question. Called by the session runtime on every ``ask``.
+
+    ``threshold``: assisted mode proposes the top suggestion at or above it.
+    ``auto_threshold``: auto mode answers from the pack only at or above it.
+    """
 
     threshold: float
+    auto_threshold: float
 
     def suggest(self, question: str, k: int = 3) -> list[Suggestion]: ...
 
@@ -134,6 +152,8 @@ class LexicalMatcher:
     ) -> None:
         """``examples`` are labelled questions ``(text, constraint id)`` added to the phrasings."""
         self.threshold = threshold
+        # Never calibrated for auto mode: the hybrid matcher's confidences are.
+        self.auto_threshold = threshold
         self._ids = [c.id for c in constraints]
         extra: dict[str, list[str]] = {}
         for text, cid in examples:
@@ -201,3 +221,55 @@ def evaluate(matcher: Matcher, labelled: Sequence[tuple[str, str]]) -> dict[str,
     precision = correct / predicted if predicted else 1.0
     recall = correct / positives if positives else 1.0
     return {"precision": precision, "recall": recall, "predicted": predicted, "positives": positives}
+
+
+_offtopic_lock = threading.Lock()
+_offtopic_cache: dict[Path, tuple[str, ...]] = {}
+
+
+def offtopic_examples(packs_dir: Path) -> tuple[str, ...]:
+    """Labelled questions about no constraint, from every pack's ``questions.toml`` under ``packs_dir``.
+
+    They teach the matcher what logistics and near misses look like in any problem; read once
+    per folder. Only ``questions.toml`` is read: the blind ``eval.toml`` sets never are.
+    """
+    with _offtopic_lock:
+        if packs_dir not in _offtopic_cache:
+            found: list[str] = []
+            for path in sorted(packs_dir.glob("*/questions.toml")):
+                try:
+                    raw = tomllib.loads(path.read_text())
+                except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+                    log.warning("skipping %s for off-topic examples: %s", path, exc)
+                    continue
+                for q in raw.get("question", []):
+                    text = q.get("text") if isinstance(q, dict) else None
+                    if isinstance(text, str) and not q.get("constraint") and text not in found:
+                        found.append(text)
+            _offtopic_cache[packs_dir] = tuple(found)
+        return _offtopic_cache[packs_dir]
+
+
+def build_matcher(
+    problem: Problem,
+    *,
+    examples: Sequence[tuple[str, str]] | None = None,
+    offtopic: Sequence[str] | None = None,
+    dense: bool = True,
+) -> Matcher:
+    """The matcher for ``problem``: hybrid, with its calibrated ``threshold`` and ``auto_threshold``.
+
+    ``examples`` default to the pack's labelled questions; ``offtopic`` to the questions about
+    nothing hidden of every pack beside it. The embedding model is loaded once per process on
+    first use (about 0.2 s); if it cannot be, a warning is logged and the lexical features are
+    used alone (``dense=False`` forces that).
+    """
+    from server.clarify.dense import load_embedder
+    from server.clarify.hybrid import HybridMatcher
+
+    if examples is None:
+        examples = [(q.text, q.constraint) for q in problem.questions]
+    if offtopic is None:
+        offtopic = offtopic_examples(problem.path.parent)
+    embedder = load_embedder() if dense else None
+    return HybridMatcher(problem.meta.constraint, examples=examples, offtopic=offtopic, embedder=embedder)

@@ -19,7 +19,7 @@ from problems import Problem
 from server import events as ev_types
 from server.audience import ALL, STAFF, STAFF_ROLES, Audience
 from server.clarify.ledger import HOWS, Ledger
-from server.clarify.matcher import LexicalMatcher, Suggestion
+from server.clarify.matcher import Matcher, Suggestion, build_matcher
 from server.errors import Forbidden, InvalidInput
 from server.events import Event
 
@@ -121,9 +121,7 @@ class ClarifySession:
     def __init__(self, problem: Problem, record: Record, broadcast: Broadcast, now: Callable[[], int]) -> None:
         self.problem = problem
         self.constraints = {c.id: c for c in problem.meta.constraint}
-        self.matcher = LexicalMatcher(
-            problem.meta.constraint, examples=[(q.text, q.constraint) for q in problem.questions]
-        )
+        self._matcher: Matcher | None = None
         self.ledger = Ledger(list(self.constraints))
         self.questions: list[Question] = []
         self.notes: list[dict[str, Any]] = []
@@ -144,6 +142,13 @@ class ClarifySession:
             "rate": (frozenset({"interviewer"}), RateMsg, self._on_rate),
             "mode": (frozenset({"interviewer"}), ModeMsg, self._on_mode),
         }
+
+    @property
+    def matcher(self) -> Matcher:
+        """The problem's matcher, built on first use (a replay or a scorecard never needs one)."""
+        if self._matcher is None:
+            self._matcher = build_matcher(self.problem)
+        return self._matcher
 
     KINDS = frozenset({"ask", "answer", "dismiss", "mark", "reveal", "note", "rate", "mode"})
 
@@ -290,8 +295,11 @@ class ClarifySession:
             STAFF,
         )
         if self.mode == "auto":
-            if proposed:
-                cid = proposed["constraint"]
+            # Auto mode answers from the pack only above the precision-calibrated threshold;
+            # otherwise the candidate is asked to state an assumption and staff judge later.
+            confident = suggestions and suggestions[0]["confidence"] >= self.matcher.auto_threshold
+            if confident:
+                cid = suggestions[0]["constraint"]
                 self._answer(q, self.constraints[cid].answer, cid, "auto")
             else:
                 self._answer(q, NEUTRAL_REPLY, None, "auto")
