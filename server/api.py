@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 
 from server import events as E
 from server import tokens
@@ -17,6 +17,7 @@ from server.document import text_at
 from server.errors import ClarifyError, Forbidden, InvalidInput, Unauthorized
 from server.errors import NotFound as NotFoundError
 from server.events import InvalidEvent, validate_event
+from server.replay_stream import recording_response
 from server.runs import outputs_from_events, runs_from_events
 from server.scorecard import comparison, render_comparison_html, render_html, session_scorecard
 from server.web import html_response
@@ -234,9 +235,9 @@ async def recording(request: Request) -> Response:
     info, _ = await session_role(request, REPLAY_ROLES)
     state = request.state.clarify
     await state.recorder.flush(timeout=2.0)
-    events = await state.recorder.read(info.id)
-    lines = "".join(json.dumps(ev.to_json(), separators=(",", ":")) + "\n" for ev in events)
-    return PlainTextResponse(lines, media_type="application/x-ndjson")
+    # Streamed chunk by chunk (gzip when accepted): the server never holds the whole recording.
+    total, chunks = await state.recorder.json_lines(info.id)
+    return recording_response(total, chunks, request.headers.get("accept-encoding", ""))
 
 
 MAX_IMPORT_BYTES = 256 * 1024 * 1024
@@ -290,7 +291,8 @@ async def document(request: Request) -> JSONResponse:
             raise InvalidInput("at: must not be negative", field="at")
     state = request.state.clarify
     await state.recorder.flush(timeout=2.0)
-    events = await state.recorder.read(info.id, upto_t=at)
+    # From the last checkpoint at or before `at`: the cost does not grow with the recording.
+    events = await state.recorder.read_from_checkpoint(info.id, at)
     return JSONResponse({"session": info.id, "at": at, "text": text_at(events)})
 
 

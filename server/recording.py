@@ -4,21 +4,29 @@
 never blocks editing or running. While Redis is away events wait in the buffer (bounded) and
 are written in order when it is back; if the buffer overflows, the dropped events are counted
 and a ``recording.gap`` event plus a ``gap`` flag on the session say so, never silently.
+
+Seeking: every ``doc.checkpoint`` written is also indexed (a sorted set per session, score = the
+checkpoint's ``t``, member = its stream id), so the document at time t is read from the last
+checkpoint at or before t instead of from the start of the stream. The index is a hint, never the
+truth: a missing entry (a recording made before the index existed, an index write lost while
+Redis went away) only means a seek starts from an earlier checkpoint, and such a read adds the
+checkpoints it passes to the index.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from types import TracebackType
 
 import anyio
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from server.events import RECORDING_GAP, Event
+from server.events import DOC_CHECKPOINT, RECORDING_GAP, Event
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +37,29 @@ def stream_key(session_id: str) -> str:
 
 def session_key(session_id: str) -> str:
     return f"clarify:session:{session_id}"
+
+
+def checkpoint_index_key(session_id: str) -> str:
+    """The sorted set of a session's checkpoints: score ``t``, member the stream id."""
+    return f"clarify:rec:{session_id}:checkpoints"
+
+
+# A seek reads from a checkpoint in growing chunks: a checkpoint is followed by at most
+# ``CHECKPOINT_EVERY`` (200) editor updates plus whatever else happened meanwhile, and a moment
+# lies on average halfway; parsing the reply (redis-py without hiredis) is most of a seek's cost.
+SEEK_CHUNKS = (100, 250, 1000)
+STREAM_CHUNK = 1000
+
+
+def _json_line(fields: dict[bytes, bytes]) -> str:
+    """One event as a JSON line, the payload spliced in as stored (it is already compact JSON)."""
+    get = fields.get
+    t = int(get(b"t", b"0"))
+    kind = json.dumps(get(b"type", b"").decode())
+    role = json.dumps(get(b"role", b"").decode())
+    actor = json.dumps(get(b"actor", b"").decode())
+    payload = get(b"payload", b"{}").decode()
+    return f'{{"t":{t},"type":{kind},"role":{role},"actor":{actor},"payload":{payload}}}\n'
 
 
 class Recorder:
@@ -110,9 +141,10 @@ class Recorder:
                     pipe = self.redis.pipeline(transaction=False)
                     for session_id, fields, _ in items:
                         pipe.xadd(stream_key(session_id), fields)
-                    await pipe.execute()
+                    ids = await pipe.execute()
                     for _ in items:
                         self.buffered_bytes -= self._buffer.popleft()[2]
+                    await self._index_checkpoints(items, ids)
                 if not self.healthy:
                     log.info("recording: Redis is back; %d events pending", len(self._buffer))
                 self.healthy = True
@@ -136,6 +168,23 @@ class Recorder:
             await pipe.execute()
             del self._gaps[session_id]
 
+    async def _index_checkpoints(self, items: list[tuple[str, dict[str, str], int]], ids: list[bytes]) -> None:
+        # After the batch is written (its stream ids are known only then). Losing this write
+        # is harmless (see the module docstring), so it never fails the writer.
+        index: dict[str, dict[bytes, int]] = {}
+        for (session_id, fields, _), entry_id in zip(items, ids, strict=True):
+            if fields["type"] == DOC_CHECKPOINT:
+                index.setdefault(session_id, {})[entry_id] = int(fields["t"])
+        if not index:
+            return
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            for session_id, members in index.items():
+                pipe.zadd(checkpoint_index_key(session_id), members)
+            await pipe.execute()
+        except (RedisError, OSError) as exc:
+            log.info("recording: checkpoint index not updated (%s); seeks start earlier", exc)
+
     async def read(self, session_id: str, *, upto_t: int | None = None) -> list[Event]:
         """The session's recorded events in order (written ones; see :attr:`pending`)."""
         events: list[Event] = []
@@ -153,12 +202,74 @@ class Recorder:
             start = "(" + last
         return events
 
+    async def read_from_checkpoint(self, session_id: str, at: int | None = None) -> list[Event]:
+        """The events from the last checkpoint at or before ``at`` up to ``at`` (or to the end):
+        all :func:`server.document.rebuild_doc` needs, at a cost that does not grow with the
+        length of the recording. Without an indexed checkpoint it reads from the start."""
+        key = stream_key(session_id)
+        found = await self.redis.zrevrangebyscore(
+            checkpoint_index_key(session_id), "+inf" if at is None else at, "-inf", start=0, num=1
+        )
+        first = found[0] if found else None
+        start = first.decode() if first else "-"
+        events: list[Event] = []
+        unindexed: dict[bytes, int] = {}
+        done = False
+        reads = 0
+        while not done:
+            count = SEEK_CHUNKS[min(reads, len(SEEK_CHUNKS) - 1)]
+            reads += 1
+            chunk = await self.redis.xrange(key, min=start, count=count)
+            for entry_id, fields in chunk:
+                ev = Event.from_fields(fields)
+                if at is not None and ev.t > at:
+                    done = True
+                    break
+                if ev.type == DOC_CHECKPOINT and entry_id != first:
+                    unindexed[entry_id] = ev.t
+                events.append(ev)
+            if len(chunk) < count:
+                break
+            start = "(" + chunk[-1][0].decode()
+        if unindexed:
+            await self.redis.zadd(checkpoint_index_key(session_id), unindexed)
+        return events
+
+    async def json_lines(self, session_id: str) -> tuple[int, AsyncIterator[str]]:
+        """The recording as JSON lines, streamed in chunks: (the number of events, the chunks).
+
+        The snapshot ends at the last event written when this is called, so a live session's
+        recording has a definite length (and a reader can show progress against it)."""
+        key = stream_key(session_id)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.xlen(key)
+        pipe.xrevrange(key, count=1)
+        total, last = await pipe.execute()
+        end = last[0][0] if last else None
+
+        async def chunks() -> AsyncIterator[str]:
+            if end is None:
+                return
+            start = "-"
+            while True:
+                chunk = await self.redis.xrange(key, min=start, max=end, count=STREAM_CHUNK)
+                if not chunk:
+                    return
+                yield "".join(_json_line(fields) for _, fields in chunk)
+                if chunk[-1][0] == end:
+                    return
+                start = "(" + chunk[-1][0].decode()
+
+        return int(total), chunks()
+
     async def import_events(self, session_id: str, events: Iterable[Event]) -> int:
         """Append events read from a JSON-lines export (moving a recording between installs)."""
-        n = 0
+        fields = [ev.to_fields() for ev in events]
         pipe = self.redis.pipeline(transaction=False)
-        for ev in events:
-            pipe.xadd(stream_key(session_id), ev.to_fields())
-            n += 1
-        await pipe.execute()
-        return n
+        for f in fields:
+            pipe.xadd(stream_key(session_id), f)
+        ids = await pipe.execute()
+        checkpoints = {i: int(f["t"]) for f, i in zip(fields, ids, strict=True) if f["type"] == DOC_CHECKPOINT}
+        if checkpoints:
+            await self.redis.zadd(checkpoint_index_key(session_id), checkpoints)
+        return len(fields)

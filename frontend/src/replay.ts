@@ -1,7 +1,9 @@
 // Replay of one session from its recording (JSON lines of {t, type, role, actor, payload}):
 // a timeline with markers, play/pause at 1×–32×, skipping idle gaps, and at the current time
-// the editor text (rebuilt by the server: /document?at=), the runs, the questions and the ledger.
-// The recording is loaded once; URL hash #t=<ms> opens a moment and follows the playhead.
+// the editor text, the runs, the questions and the ledger. The recording is loaded once
+// (streamed, compressed, with progress); the editor text is rebuilt here with Yjs from the
+// nearest checkpoint (replay-doc.ts), so a seek is drawn in the same animation frame.
+// URL hash #t=<ms> opens a moment and follows the playhead.
 
 import {
   ApiError,
@@ -12,19 +14,13 @@ import {
   el,
   getJson,
   openWithToken,
-  request,
 } from "./api";
 import { type Output, type RunResult, RunView } from "./outputs";
+import { type DocStep, DocTimeline } from "./replay-doc";
+import { EditMarks } from "./replay-edits";
+import { type RecordedEvent, loadRecording } from "./replay-load";
 import "./style.css";
 import "./pages.css";
-
-interface RecordedEvent {
-  t: number;
-  type: string;
-  role: string;
-  actor: string;
-  payload: Record<string, unknown>;
-}
 
 type MarkerKind = "question" | "discovery" | "run" | "error" | "join" | "leave";
 
@@ -53,13 +49,13 @@ const ERROR_STATUSES = new Set(["error", "killed", "timed_out"]);
 const DOC_EVENTS = new Set(["doc.update", "doc.checkpoint"]);
 const IDLE_GAP_MS = 10_000;
 const IDLE_LEAD_MS = 1_000; // land this long before the next event when skipping a gap
-const SCRUB_DEBOUNCE_MS = 120;
 const HASH_EVERY_MS = 500;
 
 const ui = {
   sessionLabel: byId("session-label"),
   scorecard: byId<HTMLAnchorElement>("scorecard-link"),
   loadState: byId("load-state"),
+  loadProgress: byId<HTMLProgressElement>("load-progress"),
   tokenPanel: byId("token-panel"),
   tokenForm: byId<HTMLFormElement>("token-form"),
   tokenInput: byId<HTMLInputElement>("token-input"),
@@ -89,10 +85,15 @@ const linkToken = new URLSearchParams(location.search).get("token") || "";
 let token = linkToken || adminToken() || "";
 
 let events: RecordedEvent[] = [];
-let eventTimes: number[] = []; // events' times (sorted)
+let others: RecordedEvent[] = []; // everything but editor changes, applied to the side panels
+let otherTimes: number[] = []; // their times (sorted)
 let markers: Marker[] = [];
 let idleTimes: number[] = []; // times of events that count as activity (sorted)
 let docTimes: number[] = []; // times of editor changes (sorted)
+let timeline = new DocTimeline([]);
+let markerTimes: number[] = []; // markers' times (sorted), as their buttons are ordered
+let markersPast = 0; // how many marker buttons are marked as past
+let candidateName = "";
 let constraints: DiscoveryRow[] = [];
 let end = 0;
 let t = 0;
@@ -122,28 +123,6 @@ function countUpTo(times: readonly number[], at: number): number {
 }
 
 // -- loading ---------------------------------------------------------------------------------
-
-function parseRecording(text: string): RecordedEvent[] {
-  const out: RecordedEvent[] = [];
-  for (const line of text.split("\n")) {
-    if (!line.trim()) continue;
-    try {
-      const raw = JSON.parse(line) as Partial<RecordedEvent>;
-      if (typeof raw.t !== "number" || typeof raw.type !== "string") continue;
-      out.push({
-        t: raw.t,
-        type: raw.type,
-        role: String(raw.role ?? ""),
-        actor: String(raw.actor ?? ""),
-        payload: raw.payload && typeof raw.payload === "object" ? raw.payload : {},
-      });
-    } catch {
-      // a damaged line is skipped, not fatal
-    }
-  }
-  // Stable: events at the same millisecond keep their recorded order.
-  return out.map((ev, i) => [ev, i] as const).sort((a, b) => a[0].t - b[0].t || a[1] - b[1]).map(([ev]) => ev);
-}
 
 function constraintTitle(id: string): string {
   return constraints.find((c) => c.constraint === id)?.title ?? id;
@@ -191,6 +170,8 @@ function buildMarkers(): Marker[] {
 
 function renderMarkers(): void {
   const span = Math.max(end, 1);
+  markerTimes = markers.map((m) => m.t);
+  markersPast = 0;
   ui.markers.replaceChildren(
     ...markers.map((m) => {
       const button = el("button", "marker");
@@ -222,13 +203,15 @@ async function load(): Promise<void> {
   setLoadState("connecting", "loading");
   notice(null);
   let info: SessionSummary;
-  let text: string;
+  ui.loadProgress.hidden = false;
+  ui.loadProgress.removeAttribute("value");
   try {
-    [info, text] = await Promise.all([
+    [info, events] = await Promise.all([
       getJson<SessionSummary>(idPath, token),
-      request(`${idPath}/recording`, token).then((r) => r.text()),
+      loadRecording(`${idPath}/recording`, token, showProgress),
     ]);
   } catch (err) {
+    ui.loadProgress.hidden = true;
     setLoadState("closed", "not loaded");
     if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
       notice(`This token cannot open the replay: ${err.message}`);
@@ -238,7 +221,9 @@ async function load(): Promise<void> {
     }
     return;
   }
+  ui.loadProgress.hidden = true;
   ui.tokenPanel.hidden = true;
+  candidateName = info.candidate;
   ui.sessionLabel.textContent = `${info.candidate} · ${info.problem ?? "no problem"} · ${info.status}`;
   document.title = `Clarify — replay: ${info.candidate}`;
   if (info.problem) {
@@ -264,17 +249,36 @@ async function load(): Promise<void> {
     ui.scorecard.hidden = false;
   }
 
-  events = parseRecording(text);
-  eventTimes = events.map((ev) => ev.t);
   end = events.length > 0 ? events[events.length - 1].t : 0;
   idleTimes = events.filter((ev) => ev.type !== "doc.checkpoint").map((ev) => ev.t);
-  docTimes = events.filter((ev) => DOC_EVENTS.has(ev.type)).map((ev) => ev.t);
+  others = events.filter((ev) => !DOC_EVENTS.has(ev.type));
+  otherTimes = others.map((ev) => ev.t);
+  const steps: DocStep[] = [];
+  for (const ev of events) {
+    if (!DOC_EVENTS.has(ev.type)) continue;
+    const checkpoint = ev.type === "doc.checkpoint";
+    const data = checkpoint ? ev.payload.state : ev.payload.update;
+    steps.push({ t: ev.t, role: ev.role, actor: ev.actor, checkpoint, data: typeof data === "string" ? data : "" });
+    delete ev.payload.state; // the timeline keeps the bytes; the event list need not
+    delete ev.payload.update;
+  }
+  docTimes = steps.map((s) => s.t);
+  timeline = new DocTimeline(steps);
+  resetViews();
   markers = buildMarkers();
   ui.scrub.max = String(end);
   renderMarkers();
   setLoadState("connected", `${events.length} events`);
   document.body.dataset.loaded = "true";
   seek(hashTime() ?? 0, false);
+}
+
+function showProgress(loaded: number, total: number): void {
+  if (total > 0) {
+    ui.loadProgress.max = total;
+    ui.loadProgress.value = loaded;
+  }
+  setLoadState("connecting", total > 0 ? `loading ${Math.floor((100 * loaded) / total)}%` : `loading ${loaded} events`);
 }
 
 function askToken(): void {
@@ -402,50 +406,23 @@ function renderLedger(): void {
   );
 }
 
-// -- the editor text (the server rebuilds it from the recording) ------------------------------
+// -- the editor text (rebuilt here, from the nearest checkpoint) -----------------------------
 
-const docCache = new Map<number, string>(); // time of the last editor change -> text
-let docWanted = -1; // -1: before any change
-let docShown = -2;
-let docBusy = false;
-let docTimer: ReturnType<typeof setTimeout> | undefined;
-
-function showDoc(key: number): void {
-  docShown = key;
-  ui.code.textContent = docCache.get(key) ?? "";
-  ui.codeAt.textContent = key < 0 ? "(before the first edit)" : `as of ${clock(key)}`;
-  ui.code.dataset.at = String(key);
+function whoTyped(role: string, actor: string): string {
+  if (role === "candidate") return candidateName ? `${candidateName} (candidate)` : "candidate";
+  return role || actor || "someone";
 }
 
-function wantDoc(key: number, immediate: boolean): void {
-  docWanted = key;
-  if (key === docShown) return;
-  if (key < 0) docCache.set(key, "");
-  if (docCache.has(key)) {
-    showDoc(key);
-    return;
-  }
-  clearTimeout(docTimer);
-  docTimer = setTimeout(() => void pumpDoc(), immediate ? 0 : SCRUB_DEBOUNCE_MS);
-}
+const edits = new EditMarks(ui.code, ui.codeAt, whoTyped);
 
-async function pumpDoc(): Promise<void> {
-  if (docBusy) return;
-  docBusy = true;
-  try {
-    while (docWanted !== docShown) {
-      const key = docWanted;
-      if (!docCache.has(key)) {
-        const body = await getJson<{ text?: unknown }>(`${idPath}/document?at=${key}`, token);
-        docCache.set(key, typeof body.text === "string" ? body.text : "");
-      }
-      if (docWanted === key) showDoc(key);
-    }
-  } catch (err) {
-    notice(`Could not load the editor text: ${err instanceof Error ? err.message : String(err)}`);
-  } finally {
-    docBusy = false;
-  }
+/** The editor at the current time: stepping forward highlights what was typed; a jump does not. */
+function showDoc(): void {
+  const count = countUpTo(docTimes, t);
+  const before = timeline.count;
+  const inserted = timeline.moveTo(count);
+  if (inserted.length > 0) edits.add(inserted);
+  else if (count !== before) edits.clear();
+  edits.render(timeline, t);
 }
 
 // -- seeking and playing ---------------------------------------------------------------------
@@ -475,18 +452,23 @@ function scheduleHash(): void {
 
 function seek(to: number, fromUser: boolean): void {
   t = Math.min(Math.max(0, Math.round(to)), end);
-  const upto = countUpTo(eventTimes, t);
+  const upto = countUpTo(otherTimes, t);
   if (upto < applied) resetViews();
-  for (; applied < upto; applied++) apply(events[applied]);
-  const count = countUpTo(docTimes, t);
-  wantDoc(count > 0 ? docTimes[count - 1] : -1, playing);
-  renderLedger();
+  const changed = upto !== applied;
+  for (; applied < upto; applied++) apply(others[applied]);
+  showDoc();
+  if (changed || ui.ledger.childElementCount === 0) renderLedger();
   ui.threadEmpty.hidden = questions.size > 0;
   ui.scrub.value = String(t);
   ui.scrub.setAttribute("aria-valuetext", `${clock(t)} of ${clock(end)}`);
   ui.clock.textContent = `${clock(t)} / ${clock(end)}`;
-  for (const m of ui.markers.querySelectorAll<HTMLElement>(".marker")) {
-    m.classList.toggle("past", Number(m.dataset.t) <= t);
+  const past = countUpTo(markerTimes, t);
+  if (past !== markersPast) {
+    const nodes = ui.markers.children;
+    for (let i = Math.min(past, markersPast); i < Math.max(past, markersPast); i++) {
+      nodes[i]?.classList.toggle("past", i < past);
+    }
+    markersPast = past;
   }
   if (fromUser) writeHash();
   else scheduleHash();
@@ -561,7 +543,7 @@ ui.next.addEventListener("click", () => jumpMarker(1));
 window.addEventListener("hashchange", () => {
   if (location.hash === writtenHash) return;
   const at = hashTime();
-  if (at !== null && events.length > 0) seek(at, false);
+  if (at !== null && document.body.dataset.loaded === "true") seek(at, false);
 });
 document.addEventListener("keydown", (ev) => {
   const target = ev.target as HTMLElement | null;
