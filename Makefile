@@ -19,9 +19,11 @@ image: setup-python
 frontend:
 	bash scripts/build-frontend.sh
 
-# The Node Yjs client the tests drive (a stock y-websocket WebsocketProvider).
+# The Node Yjs client the tests drive (a stock y-websocket WebsocketProvider), and the real
+# OpenID provider the sign-in tests start (panva/oidc-provider). node_modules stay out of git.
 node-deps:
 	@if [ ! -d tests/yclient/node_modules ]; then cd tests/yclient && npm ci --no-audit --no-fund; fi
+	@if [ ! -d tests/oidc/node_modules ]; then cd tests/oidc && npm ci --no-audit --no-fund; fi
 
 run: setup
 	.venv/bin/clarify serve
@@ -36,7 +38,7 @@ test: setup lint node-deps
 
 # Regenerates docs/screenshots/ from the browser tests.
 screenshots: setup node-deps
-	CLARIFY_SCREENSHOTS=1 $(PY) -m pytest tests/browser -q
+	CLARIFY_SCREENSHOTS=1 $(PY) -m pytest tests/browser tests/signin/test_browser.py -q
 
 bench: setup
 	$(PY) -m bench.sandbox_bench

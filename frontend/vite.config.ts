@@ -1,8 +1,9 @@
 import { resolve } from "node:path";
 import { defineConfig } from "vite";
 
-// Three pages, served by the Starlette server (server/web.py): room.html at /s/{session_id},
-// home.html (staff) at /, replay.html at /replay/{session_id}; their scripts and styles land in
+// Four pages, served by the Starlette server (server/web.py): room.html at /s/{session_id},
+// home.html (staff) at /, replay.html at /replay/{session_id}, team.html (members, personal
+// tokens, audit log) at /team; their scripts and styles land in
 // dist/assets (mounted at /assets), shared code in shared chunks.
 export default defineConfig({
   base: "/",
@@ -19,6 +20,7 @@ export default defineConfig({
         room: resolve(import.meta.dirname, "room.html"),
         home: resolve(import.meta.dirname, "home.html"),
         replay: resolve(import.meta.dirname, "replay.html"),
+        team: resolve(import.meta.dirname, "team.html"),
       },
     },
   },

@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, ValidationError
+from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 
 from server import events as E
-from server import tokens
+from server import export, tokens
+from server.auth import policy
+from server.auth.principal import Principal
 from server.document import text_at
 from server.errors import ClarifyError, Forbidden, InvalidInput, Unauthorized
 from server.errors import NotFound as NotFoundError
 from server.events import InvalidEvent, validate_event
+from server.lifecycle import Actor, exports_dir
 from server.replay_stream import recording_response
 from server.runs import outputs_from_events, runs_from_events
 from server.scorecard import comparison, render_comparison_html, render_html, session_scorecard
 from server.web import html_response
+from server.webhooks import SESSION_CREATED
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,17 @@ REPLAY_ROLES = tokens.REPLAY_ROLES
 class CreateSession(BaseModel):
     problem: str = Field("", max_length=200)
     candidate: str = Field(..., min_length=1, max_length=200)
+    # The candidate link's validity in seconds (default: until the session ends, plus the grace).
+    candidate_link_valid_s: int | None = Field(None, ge=1, le=30 * 24 * 3600)
+    # The ATS's ids (e.g. {"candidate_id": ..., "application_id": ...}), echoed in every webhook.
+    external_ids: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=dict, max_length=10
+    )
+    candidate_email: str = Field("", max_length=320)
+
+
+class CandidateLink(BaseModel):
+    valid_s: int | None = Field(None, ge=1, le=30 * 24 * 3600)
 
 
 def _bearer(request: Request) -> str | None:
@@ -38,33 +53,56 @@ def _bearer(request: Request) -> str | None:
     return tokens.bearer(request.headers)
 
 
-def _is_admin(request: Request) -> bool:
-    token = _bearer(request)
-    admin = request.state.clarify.admin_token
-    return bool(token) and hmac.compare_digest(token.encode(), admin.encode())
+async def require_team(request: Request, action: str) -> Principal:
+    """Team endpoints: a signed-in member, a personal token or the admin token (header only),
+    allowed ``action`` by :mod:`server.auth.policy`."""
+    principal = await request.state.clarify.auth.resolve(request)
+    if principal is None:
+        raise Unauthorized("staff endpoint: sign in, or send Authorization: Bearer <admin or personal token>")
+    policy.require(principal, action)
+    return principal
 
 
-def require_admin(request: Request) -> None:
-    """Staff endpoints: the admin token in ``Authorization: Bearer``, never in the URL."""
-    if not _bearer(request):
-        if tokens.QUERY_PARAM in request.query_params:
-            raise Unauthorized("the admin token is accepted only in the Authorization header, never in the URL")
-        raise Unauthorized("staff endpoint: send Authorization: Bearer <admin token>")
-    if not _is_admin(request):
-        raise Unauthorized("invalid admin token")
+# Reading a session's recording or scorecard is audited (once per person, session and hour).
+AUDITED_VIEWS = {
+    "recording": "replay.view",
+    "document": "replay.view",
+    "run_outputs": "replay.view",
+    "scorecard": "scorecard.view",
+}
+
+
+async def session_principal(request: Request, allowed: frozenset[str]) -> tuple[Any, str, Principal]:
+    """The session, the caller's role in it, and the caller. The admin token (header only)
+    counts as interviewer; a member's role follows from the policy; a role token may come from
+    the header or, as the session's links carry it, ``?token=``."""
+    state = request.state.clarify
+    session_id = request.path_params["session_id"]
+    principal = await state.auth.resolve(request, session_id=session_id)
+    if principal is None:
+        await state.store.get(session_id)  # an unknown session is a 404 first
+        raise Unauthorized("a token is required (?token= or Authorization: Bearer), or sign in")
+    info = principal.session if principal.session is not None else await state.store.get(session_id)
+    role = policy.session_role(principal, info)
+    if role not in allowed:
+        raise Forbidden(f"the {role} role cannot use this endpoint")
+    endpoint = getattr(request.scope.get("endpoint"), "__name__", "")
+    action = AUDITED_VIEWS.get(endpoint)
+    if action and role != tokens.CANDIDATE:
+        await state.audit.append_once(
+            action,
+            every_s=3600,
+            actor=principal.actor or f"{role}-link",
+            name=principal.name,
+            via=principal.via,
+            session=info.id,
+        )
+    return info, role, principal
 
 
 async def session_role(request: Request, allowed: frozenset[str]) -> tuple[Any, str]:
-    """The session and the caller's role: the admin token (header only) counts as interviewer;
-    a role token may come from the header or, as the session's links carry it, ``?token=``."""
-    state = request.state.clarify
-    session_id = request.path_params["session_id"]
-    if _is_admin(request):
-        return await state.store.get(session_id), tokens.INTERVIEWER
-    token = tokens.read_token(request.headers, request.query_params, allow_query=True)
-    info, role = await state.store.authenticate(session_id, token)
-    if role not in allowed:
-        raise Forbidden(f"the {role} role cannot use this endpoint")
+    """The session and the caller's role in it (see :func:`session_principal`)."""
+    info, role, _ = await session_principal(request, allowed)
     return info, role
 
 
@@ -143,7 +181,7 @@ async def healthz(request: Request) -> JSONResponse:
 async def list_problems(request: Request) -> JSONResponse:
     """Staff: every loaded problem (id, title, specialization, level, minutes, summary), with its
     brief and, this being a staff endpoint, its hidden constraints for the preview."""
-    require_admin(request)
+    await require_team(request, "problems.read")
     problems = request.state.clarify.problems
     return JSONResponse(
         [
@@ -161,9 +199,38 @@ async def list_problems(request: Request) -> JSONResponse:
 
 
 async def list_sessions(request: Request) -> JSONResponse:
-    """Staff: the most recent sessions, newest first (summaries only: tokens are shown once)."""
-    require_admin(request)
-    return JSONResponse([info.to_json() for info in await request.state.clarify.store.list()])
+    """Staff: the most recent sessions, newest first (summaries only: tokens are shown once).
+
+    ``view=mine`` (sessions I host), ``view=live``, ``view=awaiting`` (sessions I host that
+    ended without my rating on every rubric dimension); ``q`` searches candidate and problem."""
+    principal = await require_team(request, "sessions.list")
+    state = request.state.clarify
+    view = request.query_params.get("view", "")
+    query = request.query_params.get("q", "").strip().lower()
+    out = []
+    for info in await state.store.list():
+        if view in ("mine", "awaiting") and info.host != principal.actor:
+            continue
+        if view == "live" and info.ended:
+            continue
+        if query:
+            problem = state.problems.get(info.problem)
+            haystack = " ".join([info.candidate, info.problem, problem.meta.title if problem else ""]).lower()
+            if query not in haystack:
+                continue
+        if view == "awaiting" and not await _awaits_rating(state, info, principal.actor):
+            continue
+        out.append(info.to_json())
+    return JSONResponse(out)
+
+
+async def _awaits_rating(state: Any, info: Any, actor: str) -> bool:
+    problem = state.problems.get(info.problem)
+    if problem is None or not info.ended:
+        return False
+    events = await state.recorder.read(info.id)
+    rated = {e.payload.get("dimension") for e in events if e.type == E.RATE and e.actor == actor}
+    return not {d.id for d in problem.meta.rubric} <= rated
 
 
 def _links(request: Request, session_id: str, tokens: dict[str, str]) -> dict[str, str]:
@@ -177,24 +244,43 @@ def _links(request: Request, session_id: str, tokens: dict[str, str]) -> dict[st
 
 
 async def create_session(request: Request) -> JSONResponse:
-    require_admin(request)
+    principal = await require_team(request, "sessions.create")
     body = await json_body(request, CreateSession)
     assert isinstance(body, CreateSession)
     state = request.state.clarify
     if body.problem and body.problem not in state.problems:
         raise InvalidInput(f"problem: unknown problem {body.problem!r}", field="problem")
-    info, tokens = await state.store.create(body.problem, body.candidate)
+    info, tokens = await state.store.create(
+        body.problem,
+        body.candidate,
+        host=principal.actor,
+        host_name=principal.name,
+        candidate_valid_s=body.candidate_link_valid_s,
+        external_ids=body.external_ids,
+        candidate_email=body.candidate_email.strip(),
+        base_url=str(request.base_url),
+    )
     rt = await state.runtimes.get(info)
-    rt.start(body.candidate)
+    rt.name_actor(principal.actor, principal.name)
+    rt.start(body.candidate, principal.actor)
+    await state.webhooks.emit(SESSION_CREATED, info.id)
+    await state.audit.append(
+        "session.create",
+        actor=principal.actor,
+        name=principal.name,
+        via=principal.via,
+        session=info.id,
+        problem=body.problem,
+    )
     return JSONResponse(
-        {**info.to_json(), "tokens": tokens, "links": _links(request, info.id, tokens)}, status_code=201
+        {**info.staff_json(), "tokens": tokens, "links": _links(request, info.id, tokens)}, status_code=201
     )
 
 
 async def get_session(request: Request) -> JSONResponse:
     info, role = await session_role(request, frozenset({"interviewer", "candidate", "observer", "reviewer"}))
     state = request.state.clarify
-    body = info.to_json()
+    body = info.staff_json() if role in STAFF_ROLES or role == tokens.REVIEWER else info.to_json()
     body["role"] = role
     rt = state.runtimes.loaded(info.id)
     if rt is not None:
@@ -224,11 +310,52 @@ async def run_outputs(request: Request) -> JSONResponse:
 
 
 async def end_session(request: Request) -> JSONResponse:
-    info, _ = await session_role(request, frozenset({"interviewer"}))
+    info, role, principal = await session_principal(request, frozenset({"interviewer"}))
     state = request.state.clarify
     info = await state.store.end(info.id)
-    await state.runtimes.end(info.id)
+    await state.runtimes.end(info.id, actor=principal.actor or f"{role}-link", name=principal.name)
+    await state.audit.append(
+        "session.end",
+        actor=principal.actor or f"{role}-link",
+        name=principal.name,
+        via=principal.via,
+        session=info.id,
+    )
     return JSONResponse(info.to_json())
+
+
+async def reissue_candidate_link(request: Request) -> JSONResponse:
+    """Staff: a new candidate link (shown once); the old one stops working at once."""
+    info, role, principal = await session_principal(request, frozenset({"interviewer"}))
+    raw = await request.body()
+    body = await json_body(request, CandidateLink) if raw.strip() else CandidateLink()
+    assert isinstance(body, CandidateLink)
+    state = request.state.clarify
+    info, token = await state.store.reissue_candidate(info.id, body.valid_s)
+    await state.audit.append(
+        "candidate_link.reissue",
+        actor=principal.actor or f"{role}-link",
+        name=principal.name,
+        via=principal.via,
+        session=info.id,
+    )
+    link = _links(request, info.id, {"candidate": token})["candidate"]
+    return JSONResponse({"token": token, "link": link, "expires_ms": info.candidate_expires_ms}, status_code=201)
+
+
+async def revoke_candidate_link(request: Request) -> JSONResponse:
+    """Staff: the candidate link stops working (their open sockets stay until they reconnect)."""
+    info, role, principal = await session_principal(request, frozenset({"interviewer"}))
+    state = request.state.clarify
+    await state.store.revoke_candidate(info.id)
+    await state.audit.append(
+        "candidate_link.revoke",
+        actor=principal.actor or f"{role}-link",
+        name=principal.name,
+        via=principal.via,
+        session=info.id,
+    )
+    return JSONResponse({"revoked": True})
 
 
 async def recording(request: Request) -> Response:
@@ -245,10 +372,13 @@ MAX_IMPORT_BYTES = 256 * 1024 * 1024
 
 async def import_recording(request: Request) -> JSONResponse:
     """Load a JSON-lines recording (from ``/recording``) as a new, ended session."""
-    require_admin(request)
+    principal = await require_team(request, "recordings.import")
     raw = await request.body()
     if len(raw) > MAX_IMPORT_BYTES:
         raise InvalidInput("the recording is larger than 256 MiB")
+    meta: dict[str, Any] = {}
+    if export.is_archive(raw):  # an export archive (GET /api/sessions/{id}/export)
+        raw, meta = export.read_archive(raw, MAX_IMPORT_BYTES)
     events = []
     try:
         text = raw.decode("utf-8")
@@ -271,8 +401,19 @@ async def import_recording(request: Request) -> JSONResponse:
     candidate = str(created.payload.get("candidate", "imported")) if created else "imported"
     problem = str(created.payload.get("problem", "")) if created else ""
     state = request.state.clarify
-    info, tokens = await state.store.create(problem, candidate)
+    ids = meta.get("external_ids")
+    info, tokens = await state.store.create(
+        problem,
+        candidate,
+        host=principal.actor,
+        host_name=principal.name,
+        external_ids={str(k)[:64]: str(v)[:200] for k, v in ids.items()} if isinstance(ids, dict) else None,
+        candidate_email=str(meta.get("candidate_email") or "")[:320],
+    )
     await state.recorder.import_events(info.id, events)
+    await state.audit.append(
+        "session.import", actor=principal.actor, name=principal.name, via=principal.via, session=info.id
+    )
     info = await state.store.end(info.id)
     tokens = {role: tok for role, tok in tokens.items() if role in ("interviewer", "reviewer")}
     return JSONResponse({**info.to_json(), "imported_events": len(events), "tokens": tokens}, status_code=201)
@@ -317,13 +458,101 @@ async def scorecard(request: Request) -> Response:
 
 async def compare(request: Request) -> Response:
     """Staff: every candidate who worked on one problem, constraint by constraint."""
-    require_admin(request)
+    await require_team(request, "comparison.read")
     state = request.state.clarify
     problem = state.problems.get(request.path_params["problem_id"])
     if problem is None:
         raise NotFoundError("no such problem")
-    cards = [await _card(request, info) for info in await state.store.list() if info.problem == problem.id]
+    interviewer = request.query_params.get("interviewer")
+    sessions = [info for info in await state.store.list() if info.problem == problem.id]
+    cards = [await _card(request, info) for info in sessions if not interviewer or info.host == interviewer]
     data = comparison(problem, cards)
+    # Who hosted these sessions, for the page's filter (the admin token counts as one host).
+    data["interviewers"] = sorted(
+        ({"id": i.host, "name": i.host_name or i.host} for i in {i.host: i for i in sessions if i.host}.values()),
+        key=lambda h: h["name"].lower(),
+    )
+    data["interviewer"] = interviewer or None
     if "text/html" in request.headers.get("accept", ""):
         return html_response(render_comparison_html(data))
     return JSONResponse(data)
+
+
+# -- hand-off and lifecycle (issue 12): legal hold, erasure, export -------------------------
+
+
+class SessionPatch(BaseModel):
+    legal_hold: bool
+
+
+class ErasureRequest(BaseModel):
+    """Who to erase: any one of the candidate's name, email or an ATS id."""
+
+    candidate: str | None = Field(None, min_length=1, max_length=200)
+    email: str | None = Field(None, min_length=1, max_length=320)
+    external_id: str | None = Field(None, min_length=1, max_length=200)
+
+
+def _actor(principal: Principal) -> Actor:
+    return Actor(principal.actor or "admin", principal.name, principal.via)
+
+
+async def patch_session(request: Request) -> JSONResponse:
+    """Admin: set or lift a session's legal hold (the retention sweep skips held sessions)."""
+    principal = await require_team(request, "sessions.erase")
+    body = await json_body(request, SessionPatch)
+    assert isinstance(body, SessionPatch)
+    state = request.state.clarify
+    info = await state.store.set_legal_hold(request.path_params["session_id"], body.legal_hold)
+    await state.audit.append(
+        "session.legal_hold",
+        actor=principal.actor,
+        name=principal.name,
+        via=principal.via,
+        session=info.id,
+        hold=body.legal_hold,
+    )
+    return JSONResponse(info.staff_json())
+
+
+async def delete_session(request: Request) -> JSONResponse:
+    """Admin: erase a session and everything stored about it (see :mod:`server.lifecycle`)."""
+    principal = await require_team(request, "sessions.erase")
+    state = request.state.clarify
+    result = await state.lifecycle.erase_session(request.path_params["session_id"], by=_actor(principal))
+    return JSONResponse(result)
+
+
+async def create_erasure(request: Request) -> JSONResponse:
+    """Admin: erase every session of a candidate, found by name, email or ATS id."""
+    principal = await require_team(request, "sessions.erase")
+    body = await json_body(request, ErasureRequest)
+    assert isinstance(body, ErasureRequest)
+    if not (body.candidate or body.email or body.external_id):
+        raise InvalidInput("give the candidate's name, email or external_id", field="candidate")
+    erased = await request.state.clarify.lifecycle.erase_candidate(
+        by=_actor(principal), name=body.candidate, email=body.email, external_id=body.external_id
+    )
+    return JSONResponse({"erased": erased, "sessions": len(erased)})
+
+
+async def export_session(request: Request) -> Response:
+    """Staff/reviewer: the session as one zip archive (see :mod:`server.export`)."""
+    info, role, principal = await session_principal(request, REPLAY_ROLES)
+    state = request.state.clarify
+    path = await export.write_archive(
+        info, state.recorder, state.problems.get(info.problem), exports_dir(state.settings.data_dir)
+    )
+    await state.audit.append(
+        "session.export",
+        actor=principal.actor or f"{role}-link",
+        name=principal.name,
+        via=principal.via,
+        session=info.id,
+    )
+    return FileResponse(
+        path,
+        media_type="application/zip",
+        filename=f"clarify-session-{info.id}.zip",
+        background=BackgroundTask(path.unlink, missing_ok=True),
+    )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
+import hmac
 import logging
 import os
 import secrets
@@ -20,14 +22,23 @@ from starlette.routing import Route, WebSocketRoute
 
 from problems import PACKS_DIR, Problem, load_packs
 from sandbox import DockerLauncher, KernelPool
-from server import api, web, ws
+from server import api, web, webhooks_api, ws
+from server.audit import AuditLog
+from server.auth import endpoints as auth_endpoints
+from server.auth import oidc
+from server.auth.personal_tokens import PersonalTokens
+from server.auth.principal import Authenticator, origin
+from server.auth.websessions import WebSessions, load_cookie_secret
 from server.errors import ClarifyError
+from server.lifecycle import Lifecycle
 from server.managed_redis import ManagedRedis
+from server.members import MemberStore
 from server.recording import Recorder
 from server.runs import Limits
 from server.runtime import Runtimes
 from server.sessions import SessionStore
 from server.settings import Settings
+from server.webhooks import Webhooks, recorded_scorecard, webhook_config
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +57,20 @@ class AppState:
     admin_token: str
     problems: dict[str, Problem]
     health: Health = field(default_factory=lambda: Health())
+    # The team: who signs in, their browser sessions and tokens, and the audit log.
+    members: MemberStore | None = None
+    web: WebSessions | None = None
+    personal: PersonalTokens | None = None
+    audit: AuditLog | None = None
+    auth: Authenticator | None = None
+    oidc: oidc.OidcClient | None = None
+    # Hand-off and lifecycle: ATS webhooks, erasure and the retention sweep.
+    webhooks: Webhooks | None = None
+    lifecycle: Lifecycle | None = None
+
+    def disconnect_member(self, member_id: str, reason: str) -> int:
+        """Close a member's live sockets on this instance at once (they were disabled)."""
+        return ws.disconnect_member(self.runtimes, member_id, reason)
 
 
 # Set when a shared service is gone for good; `clarify serve` then exits non-zero so that its
@@ -111,6 +136,9 @@ def load_admin_token(settings: Settings) -> tuple[str, bool]:
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the ASGI app; resources start when the server runs its lifespan."""
     settings = settings or Settings()
+    cookie_secret = load_cookie_secret(settings.data_dir)
+    login_secret = hmac.new(cookie_secret, b"oidc-login", hashlib.sha256).hexdigest()
+    https = (settings.public_url or "").startswith("https://")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, AppState]]:
@@ -139,7 +167,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             problems, issues = load_packs(settings.problems_dir or PACKS_DIR)
             for issue in issues:
                 log.error("problem pack not loaded: %s", issue)
-            store = SessionStore(client)
+            store = SessionStore(client, candidate_grace_ms=settings.candidate_link_grace_minutes * 60_000)
             limits = Limits(
                 max_queued_runs=settings.max_queued_runs,
                 hello_runs=settings.hello_runs,
@@ -148,9 +176,43 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 max_connections_per_token=settings.max_connections_per_token,
                 max_doc_chars=settings.max_doc_bytes,
             )
-            runtimes = await stack.enter_async_context(Runtimes(store, recorder, pool, problems, limits))
+            webhooks = await stack.enter_async_context(
+                Webhooks(client, webhook_config(settings), scorecard=recorded_scorecard(recorder, problems))
+            )
+            runtimes = await stack.enter_async_context(
+                Runtimes(store, recorder, pool, problems, limits, notifier=webhooks)
+            )
             token, _ = load_admin_token(settings)
             state = AppState(settings, client, launcher, pool, recorder, store, runtimes, token, problems)
+            state.members = MemberStore(client)
+            state.web = WebSessions(
+                client,
+                cookie_secret,
+                idle_s=settings.oidc.session_idle_minutes * 60,
+                absolute_s=settings.oidc.session_absolute_hours * 3600,
+            )
+            state.personal = PersonalTokens(client)
+            state.audit = AuditLog(client)
+            state.webhooks = webhooks
+            state.lifecycle = await stack.enter_async_context(
+                Lifecycle(
+                    client,
+                    store,
+                    recorder,
+                    runtimes,
+                    state.audit,
+                    settings.data_dir,
+                    notifier=webhooks,
+                    webhooks=webhooks.store,
+                    retention_days=settings.retention_days,
+                    sweep_every_s=settings.retention_sweep_minutes * 60,
+                    keep_deliveries_days=settings.webhook_keep_days,
+                )
+            )
+            state.auth = Authenticator(
+                token, store, state.members, state.web, state.personal, public_origin=origin(settings.public_url)
+            )
+            state.oidc = oidc.OidcClient(settings.oidc, client) if settings.oidc.enabled else None
             tg = await stack.enter_async_context(anyio.create_task_group())
             stack.callback(tg.cancel_scope.cancel)  # runs before the group exits
             tg.start_soon(watchdog, state)
@@ -167,12 +229,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/sessions", api.create_session, methods=["POST"]),
         Route("/api/sessions", api.list_sessions, methods=["GET"]),
         Route("/api/recordings", api.import_recording, methods=["POST"]),
-        Route("/api/sessions/{session_id}", api.get_session),
+        Route("/api/sessions/{session_id}", api.get_session, methods=["GET"]),
+        Route("/api/sessions/{session_id}", api.patch_session, methods=["PATCH"]),
+        Route("/api/sessions/{session_id}", api.delete_session, methods=["DELETE"]),
+        Route("/api/sessions/{session_id}/export", api.export_session, methods=["GET"]),
+        Route("/api/erasures", api.create_erasure, methods=["POST"]),
+        *webhooks_api.routes(),
         Route("/api/sessions/{session_id}/end", api.end_session, methods=["POST"]),
+        Route("/api/sessions/{session_id}/candidate-link", api.reissue_candidate_link, methods=["POST"]),
+        Route("/api/sessions/{session_id}/candidate-link", api.revoke_candidate_link, methods=["DELETE"]),
         Route("/api/sessions/{session_id}/recording", api.recording),
         Route("/api/sessions/{session_id}/runs/{run_id:int}", api.run_outputs),
         Route("/api/sessions/{session_id}/document", api.document),
         Route("/api/sessions/{session_id}/scorecard", api.scorecard),
+        *oidc.routes(login_secret, login_timeout_s=settings.oidc.login_timeout_s, https_only=https),
+        *auth_endpoints.routes(),
         WebSocketRoute("/ws/doc/{session_id}", ws.doc_endpoint),
         WebSocketRoute("/ws/events/{session_id}", ws.events_endpoint),
         *web.routes(),  # the browser app, once `frontend/` is built

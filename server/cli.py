@@ -124,6 +124,13 @@ def _problems_list(args: argparse.Namespace) -> int:
     return 1 if issues else 0
 
 
+def _assistant_sim(args: argparse.Namespace) -> int:
+    from server.assistant_sim import serve
+
+    serve(args.host, args.port, args.delay_ms)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clarify", description="Clarify: paired live-coding interviews.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -158,6 +165,14 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file", help="the .jsonl file")
     imp.add_argument("--url", default=None, help="server URL (default http://CLARIFY_HOST:CLARIFY_PORT)")
     imp.set_defaults(func=_recording_import)
+
+    sim = sub.add_parser(
+        "assistant-sim", help="serve a simulated OpenAI-compatible chat-completions API (tests and demos)"
+    )
+    sim.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    sim.add_argument("--port", type=int, default=8100, help="port to listen on (default 8100)")
+    sim.add_argument("--delay-ms", type=float, default=5.0, help="pause between streamed tokens (default 5)")
+    sim.set_defaults(func=_assistant_sim)
     return parser
 
 

@@ -28,6 +28,11 @@ DISCOVERED, NOTE, RATE = "clarify.discovered", "clarify.note", "clarify.rate"
 CHECKS, MODE, REVEAL = "clarify.checks", "clarify.mode", "clarify.reveal"
 RECORDING_GAP, RECORDING_BUDGET = "recording.gap", "recording.budget"
 SESSION_ERROR, BUDGET = "session.error", "budget"
+EXTEND = "session.extend"
+ASSISTANT_CONFIG, ASSISTANT_PROMPT = "assistant.config", "assistant.prompt"
+ASSISTANT_REPLY, ASSISTANT_ERROR = "assistant.reply", "assistant.error"
+ASSISTANT_ASKED = "clarify.assistant_asked"
+PROCESS_SIGNAL = "process.signal"
 
 MAX_IMPORTED_TEXT = 1_000_000
 
@@ -83,6 +88,8 @@ class Event:
 
 class _Payload(BaseModel):
     model_config = ConfigDict(extra="allow")
+    # The display name of the person who took the action (staff members; absent otherwise).
+    by_name: StrictStr | None = Field(None, max_length=200)
 
 
 class _B64(_Payload):
@@ -156,6 +163,8 @@ class Answer(_Payload):
 
 class Dismiss(_Payload):
     question: StrictInt
+    # What the candidate is told: it is answered out loud, or the interviewer chose not to.
+    how: Literal["aloud", "unanswered"] | None = None
 
 
 class Discovered(_Payload):
@@ -180,6 +189,9 @@ class CheckResult(_Payload):
     constraint: StrictStr
     passed: StrictBool
     detail: StrictStr
+    # passed | failed | not_exercised (what the check measures never happened); absent in older
+    # recordings, where it follows ``passed``.
+    status: Literal["passed", "failed", "not_exercised"] | None = None
 
 
 class Checks(_Payload):
@@ -195,8 +207,67 @@ class Reveal(_Payload):
     text: StrictStr
 
 
+class Extend(_Payload):
+    minutes: StrictInt = Field(ge=1, le=120)
+
+
 class Gap(_Payload):
     dropped_events: StrictInt
+
+
+class AssistantConfig(_Payload):
+    enabled: StrictBool
+    model: StrictStr | None = None
+    budget: StrictInt = Field(ge=0)
+
+
+class AssistantPrompt(_Payload):
+    id: StrictInt
+    text: StrictStr = Field(max_length=MAX_IMPORTED_TEXT)
+    model: StrictStr
+
+
+class AssistantReply(_Payload):
+    id: StrictInt
+    text: StrictStr = Field(max_length=MAX_IMPORTED_TEXT)
+    model: StrictStr
+    prompt_tokens: StrictInt = Field(0, ge=0)
+    completion_tokens: StrictInt = Field(0, ge=0)
+    tokens: StrictInt = Field(0, ge=0)
+    estimated: StrictBool = False  # the provider reported no usage; counted from the text
+    cost: float | None = None
+    latency_ms: StrictInt = Field(0, ge=0)
+    first_token_ms: StrictInt | None = None
+
+
+class AssistantError(_Payload):
+    id: StrictInt | None = None
+    code: StrictStr
+    message: StrictStr = Field(max_length=4000)
+    retry_after: float | None = None
+    tokens: StrictInt = Field(0, ge=0)
+    partial: StrictStr = Field("", max_length=MAX_IMPORTED_TEXT)
+
+
+class AssistantAsked(_Payload):
+    """A prompt to the assistant that the matcher tied to a hidden constraint (no credit)."""
+
+    constraint: StrictStr
+    prompt: StrictInt
+    event: StrictInt
+    confidence: float = 0.0
+    quote: StrictStr = Field("", max_length=4000)
+
+
+class ProcessSignal(_Payload):
+    """A fact about the candidate's process: a paste, an insert, the tab hidden or shown."""
+
+    kind: Literal["paste", "insert", "copy", "hidden", "visible", "blur", "focus"]
+    size: StrictInt | None = Field(None, ge=0)
+    source: Literal["document", "assistant", "external"] | None = None
+    duration_ms: StrictInt | None = Field(None, ge=0)
+    reply: StrictInt | None = None
+    at: StrictInt | None = Field(None, ge=0)
 
 
 PAYLOADS: dict[str, type[_Payload]] = {
@@ -226,6 +297,13 @@ PAYLOADS: dict[str, type[_Payload]] = {
     RECORDING_BUDGET: _Payload,
     SESSION_ERROR: _Payload,
     BUDGET: _Payload,
+    EXTEND: Extend,
+    ASSISTANT_CONFIG: AssistantConfig,
+    ASSISTANT_PROMPT: AssistantPrompt,
+    ASSISTANT_REPLY: AssistantReply,
+    ASSISTANT_ERROR: AssistantError,
+    ASSISTANT_ASKED: AssistantAsked,
+    PROCESS_SIGNAL: ProcessSignal,
 }
 
 

@@ -25,9 +25,10 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import anyio
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from problems import Problem
 from sandbox import Kernel, SandboxError
@@ -42,17 +43,34 @@ _BOOTSTRAP = "import clarify_grader.agent as _clarify_agent\n_clarify_agent.inst
 _SERVE = "import clarify_grader.agent as _clarify_agent\n_clarify_agent.serve({address!r})\n"
 
 
+CheckStatus = Literal["passed", "failed", "not_exercised"]
+"""``not_exercised``: what the check measures never happened (no call to the model, no tool call)."""
+
+
 @dataclass(frozen=True)
 class CheckResult:
-    """One hidden check's outcome."""
+    """One hidden check's outcome. ``passed`` is ``status == "passed"``; a check that was not
+    exercised did not pass."""
 
     id: str
     constraint: str
     passed: bool
     detail: str
+    status: CheckStatus = "failed"
+
+    def __post_init__(self) -> None:
+        if self.passed != (self.status == "passed"):
+            # Built from ``passed`` alone (older callers): the status follows it.
+            object.__setattr__(self, "status", "passed" if self.passed else "failed")
 
     def to_json(self) -> dict[str, object]:
-        return {"id": self.id, "constraint": self.constraint, "passed": self.passed, "detail": self.detail}
+        return {
+            "id": self.id,
+            "constraint": self.constraint,
+            "passed": self.passed,
+            "status": self.status,
+            "detail": self.detail,
+        }
 
 
 class ReportedCheck(BaseModel):
@@ -63,6 +81,15 @@ class ReportedCheck(BaseModel):
     function: str = Field(max_length=200)
     passed: bool
     detail: str = Field(max_length=4000)
+    status: CheckStatus | None = None  # absent from graders older than the status field
+
+    @model_validator(mode="after")
+    def _status_agrees(self) -> ReportedCheck:
+        if self.status is None:
+            self.status = "passed" if self.passed else "failed"
+        elif self.passed != (self.status == "passed"):
+            raise ValueError("passed and status disagree")
+        return self
 
 
 def split_cells(code: str) -> list[str]:
@@ -149,7 +176,7 @@ async def run_checks(
         log.warning("grading on kernel %s produced no results: %s", kernel.id, trouble)
     missing = trouble or "the grader gave no result for this check"
     return [
-        CheckResult(c.id, c.constraint, r.passed, r.detail)
+        CheckResult(c.id, c.constraint, r.passed, r.detail, r.status or "failed")
         if (r := reported.get(c.function)) is not None
         else CheckResult(c.id, c.constraint, False, f"the check did not finish: {missing}")
         for c in checks

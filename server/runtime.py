@@ -20,6 +20,7 @@ import anyio
 from problems import Problem
 from sandbox import CapacityReached, Kernel, KernelPool, SandboxError
 from server import events as E
+from server.assistant import SessionAssistant
 from server.audience import ALL, STAFF, STAFF_ROLES, Audience, visible_to
 from server.clarify.session import ClarifySession
 from server.collab import Peer, Room
@@ -27,10 +28,12 @@ from server.connection import Connection
 from server.document import checkpoint_event, rebuild_doc
 from server.errors import BudgetExceeded, QueueFull, SessionEnded
 from server.events import Event
+from server.process_signals import ProcessSignals
 from server.recording import Recorder
 from server.runs import MAX_HISTORY_RUNS, Limits, Run, runs_from_events, size_of
 from server.sessions import SessionInfo, SessionStore, now_ms
-from server.tokens import WRITE_ROLES
+from server.tokens import CANDIDATE, WRITE_ROLES
+from server.webhooks import SCORECARD_READY, SESSION_ENDED, SESSION_STARTED, Notifier, NullNotifier
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,8 @@ class SessionRuntime:
     session id, told to this session's staff (and to everyone as "the kernel was restarted"),
     and the session recovers on a fresh kernel; no other session notices.
     """
+
+    erased = False  # set by an erasure: nothing more is recorded for this session
 
     def __init__(
         self,
@@ -80,11 +85,16 @@ class SessionRuntime:
         self.kernel: Kernel | None = None
         self.kernel_state = "starting"
         self.event_peers: set[EventPeer] = set()
+        self.names: dict[str, str] = {}  # actor -> display name of a signed-in person
         self.connections: Counter[str] = Counter()
         self._queue: asyncio.Queue[Run] = asyncio.Queue()
         self._run_ids = itertools.count(max((r.id for r in runs), default=0) + 1)
         self._current: Run | None = None
         self._worker_scope = anyio.CancelScope()
+        # The AI assistant and the candidate's process signals, each rebuilt from the recording.
+        self.assistant = SessionAssistant.for_runtime(self, events or [])
+        self.signals = ProcessSignals(self.record_event, self.broadcast)
+        self.signals.replay(events or [])
 
     # -- time and recording ---------------------------------------------------------------
 
@@ -93,14 +103,34 @@ class SessionRuntime:
 
     def record(self, type_: str, role: str = "system", actor: str = "", **payload: Any) -> int:
         """Append an event to the recording; returns its index (evidence for the scorecard)."""
-        return self._append(Event(self.t(), type_, role, actor, payload))
+        return self._append(Event(self.t(), type_, role, actor, self._signed(actor, payload)))
 
     def record_event(self, type_: str, role: str = "system", actor: str = "", **payload: Any) -> tuple[int, Event]:
         """Like :meth:`record`, also returning the event (to apply it exactly as recorded)."""
-        event = Event(self.t(), type_, role, actor, payload)
+        event = Event(self.t(), type_, role, actor, self._signed(actor, payload))
         return self._append(event), event
 
+    def name_actor(self, actor: str, name: str) -> None:
+        """Remember who ``actor`` is: what they do from now on is recorded with their name."""
+        if actor and name:
+            self.names[actor] = name
+
+    def _signed(self, actor: str, payload: dict[str, Any]) -> dict[str, Any]:
+        name = self.names.get(actor)
+        return {**payload, "by_name": name} if name else payload
+
+    def presence(self) -> list[dict[str, Any]]:
+        """Who is in the room (events connections), by name where they signed in."""
+        seen: dict[str, dict[str, Any]] = {}
+        for peer in self.event_peers:
+            seen.setdefault(
+                peer.actor, {"actor": peer.actor, "role": peer.role, "name": self.names.get(peer.actor, "")}
+            )
+        return sorted(seen.values(), key=lambda p: (p["role"], p["name"], p["actor"]))
+
     def _append(self, event: Event) -> int:
+        if self.erased:  # a late leave or check result must not recreate an erased recording
+            return self.event_count
         self.recorder.append(self.info.id, event)
         self.recorded_bytes += size_of(event.payload)
         self.event_count += 1
@@ -180,10 +210,14 @@ class SessionRuntime:
             "session": self.info.to_json(),
             "problem": problem_view(self.problem, peer.role),
             "clarify": self.clarify.view(peer.role) if self.clarify else None,
+            "clock": self.clarify.clock() if self.clarify else {"now": self.t(), "limit": None},
             "kernel": {"state": self.kernel_state},
             "runs": [r.to_json() for r in runs],
             "runs_total": len(self.runs),
             "queue": [r.id for r in self._queue_snapshot()],
+            "you": {"actor": peer.actor, "name": self.names.get(peer.actor, "")},
+            "assistant": self.assistant.view(peer.role),
+            **({"presence": self.presence()} if peer.role in STAFF_ROLES else {}),
         }
 
     def run(self, run_id: int) -> Run | None:
@@ -407,6 +441,7 @@ class SessionRuntime:
     async def close(self) -> None:
         """Stop running and release the kernel (the session ended or the server is stopping)."""
         self._worker_scope.cancel()
+        await self.assistant.close()
         kernel, self.kernel = self.kernel, None
         if kernel is not None:
             await self._release(kernel)
@@ -419,8 +454,9 @@ def _failed(checks: Any, detail: str) -> list[dict[str, Any]]:
 def problem_view(problem: Problem | None, role: str) -> dict[str, Any] | None:
     """What of a problem a role may receive: the only place that filters problem content.
 
-    Everyone gets the brief and starter code; staff (interviewer, observer) also get the
-    hidden constraints and the rubric. Candidates and reviewers on a live socket never do.
+    Everyone gets the title, minutes, brief and starter code; staff (interviewer, observer)
+    also get the staff summary (it may name what is hidden), the hidden constraints and the
+    rubric. Candidates and reviewers on a live socket never do.
     """
     if problem is None:
         return None
@@ -428,6 +464,8 @@ def problem_view(problem: Problem | None, role: str) -> dict[str, Any] | None:
     if role in STAFF_ROLES:
         view["constraints"] = [c.model_dump() for c in problem.meta.constraint]
         view["rubric"] = [d.model_dump() for d in problem.meta.rubric]
+    else:
+        del view["summary"]  # written for staff lists: it names the traps
     return view
 
 
@@ -448,8 +486,10 @@ class Runtimes:
         pool: KernelPool,
         problems: dict[str, Problem] | None = None,
         limits: Limits | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         self.problems = problems or {}
+        self.notifier: Notifier = notifier or NullNotifier()
         self.store = store
         self.recorder = recorder
         self.pool = pool
@@ -507,7 +547,10 @@ class Runtimes:
     def loaded(self, session_id: str) -> SessionRuntime | None:
         return self._live.get(session_id)
 
-    async def end(self, session_id: str) -> None:
+    def live_sessions(self) -> list[SessionRuntime]:
+        return list(self._live.values())
+
+    async def end(self, session_id: str, *, actor: str = "", name: str = "") -> None:
         """End a live session: disconnect everyone, release its kernel, run the hidden checks."""
         rt = self._live.get(session_id)
         if rt is None:
@@ -515,15 +558,43 @@ class Runtimes:
             rt = await self.get(await self.store.get(session_id))
         self._live.pop(session_id, None)
         rt.info = await self.store.get(session_id)
-        rt.record(E.SESSION_ENDED)
+        rt.name_actor(actor, name)
+        rt.record(E.SESSION_ENDED, "interviewer" if actor else "system", actor)
         rt.broadcast({"type": "session.ended"})
         for peer in list(rt.event_peers):
             peer.send(None)
         for peer in list(rt.room.peers):
             peer.send(None)
         await rt.close()
-        if rt.clarify is not None and not rt.clarify.checks:
-            self.spawn(session_id, rt.run_checks, "end")
+        await self.notifier.emit(SESSION_ENDED, session_id)
+        if rt.clarify is not None:
+            self.spawn(session_id, self._grade, rt, not rt.clarify.checks)
+
+    async def _grade(self, rt: SessionRuntime, run: bool) -> None:
+        """The hidden checks of an ended session (unless already run), then ``scorecard.ready``."""
+        if run:
+            await rt.run_checks("end")
+        if not rt.erased:
+            await self.notifier.emit(SCORECARD_READY, rt.info.id)
+
+    async def discard(self, session_id: str) -> None:
+        """Forget a session that is being erased: close its sockets and release its kernel,
+        recording nothing more about it."""
+        rt = self._live.pop(session_id, None)
+        self._locks.pop(session_id, None)
+        if rt is None:
+            return
+        rt.erased = True
+        for peer in [*rt.event_peers, *rt.room.peers]:
+            if peer.cancel_scope is not None:
+                peer.cancel_scope.cancel()
+            else:
+                peer.send(None)
+        await rt.close()
+
+    async def _started(self, session_id: str) -> None:
+        if await self.store.mark_started(session_id):
+            await self.notifier.emit(SESSION_STARTED, session_id)
 
     def spawn(self, session_id: str, fn: Job, *args: Any) -> None:
         """Run a background job of one session, supervised, owned by the runtimes."""
@@ -541,8 +612,16 @@ class Runtimes:
     async def connected(self, rt: SessionRuntime, peer: EventPeer) -> AsyncIterator[None]:
         rt.event_peers.add(peer)
         rt.record(E.JOIN, peer.role, peer.actor, socket="events")
+        if peer.role == CANDIDATE:
+            self.spawn(rt.info.id, self._started, rt.info.id)
+        # The newcomer learns who is here from its hello; the others from this.
+        joined = {"type": "presence", "people": rt.presence()}
+        for other in list(rt.event_peers):
+            if other is not peer and visible_to(STAFF, other.role):
+                other.send(joined)
         try:
             yield
         finally:
             rt.event_peers.discard(peer)
             rt.record(E.LEAVE, peer.role, peer.actor, socket="events")
+            rt.broadcast({"type": "presence", "people": rt.presence()}, STAFF)

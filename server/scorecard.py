@@ -14,9 +14,12 @@ from urllib.parse import quote
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from problems import Problem
+from server.assistant import SessionAssistant
+from server.assistant import summary as assistant_summary
 from server.clarify.scoring import scorecard
 from server.clarify.session import ClarifySession
 from server.events import Event
+from server.process_signals import summary as process_summary
 from server.web import DOCUMENT_CSS
 
 
@@ -36,6 +39,8 @@ def session_scorecard(problem: Problem, events: Sequence[Event], session: dict[s
     card["questions"] = [q.staff() for q in state.questions]
     card["notes"] = state.notes
     card["checks_status"] = "done" if state.checks else ("pending" if session.get("status") == "ended" else "not run")
+    card["assistant"] = _assistant_summary(problem, events, state, session)
+    card["process"] = process_summary(events)
     replay = f"/replay/{session['id']}#t="
     for row in card["discovery"]:
         if row["evidence"]:
@@ -47,6 +52,20 @@ def session_scorecard(problem: Problem, events: Sequence[Event], session: dict[s
     return card
 
 
+def _assistant_summary(
+    problem: Problem, events: Sequence[Event], state: ClarifySession, session: dict[str, Any]
+) -> dict[str, Any]:
+    """Facts about the candidate's use of the AI assistant (issue 13), replayed from the recording."""
+    assistant = SessionAssistant(lambda *a, **k: (-1, Event(0, "")), lambda m, a: None, lambda: 0)
+    assistant.replay(events)
+    titles = {c.id: c.title for c in problem.meta.constraint}
+    replay = f"/replay/{session['id']}#t="
+    asked = [
+        {**a, "title": titles.get(a["constraint"], ""), "link": replay + str(a["t"])} for a in state.assistant_asked
+    ]
+    return assistant_summary(assistant, asked)
+
+
 def comparison(problem: Problem, cards: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Constraints x candidates for one problem."""
     return {
@@ -56,6 +75,7 @@ def comparison(problem: Problem, cards: Sequence[dict[str, Any]]) -> dict[str, A
             {
                 "session": card["session"]["id"],
                 "candidate": card["session"]["candidate"],
+                "interviewer": {"id": card["session"].get("host"), "name": card["session"].get("host_name")},
                 "overall": card["overall"],
                 "band": card["band"],
                 "parts": card["parts"],
@@ -113,5 +133,9 @@ def render_comparison_html(data: dict[str, Any]) -> str:
     """Constraints x candidates for one problem, as a readable page (every value escaped)."""
     candidates = sorted(data["candidates"], key=lambda c: c["overall"], reverse=True)
     return _templates.get_template("comparison.html").render(
-        problem=data["problem"], constraints=data["constraints"], candidates=candidates
+        problem=data["problem"],
+        constraints=data["constraints"],
+        candidates=candidates,
+        interviewers=data.get("interviewers", []),
+        selected=data.get("interviewer"),
     )

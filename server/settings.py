@@ -13,6 +13,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sandbox import SandboxConfig
 from sandbox.image import DEFAULT_BASE_IMAGE
+from server.assistant_config import AssistantSettings
+from server.auth.config import OidcSettings
 
 
 class Settings(BaseSettings):
@@ -59,6 +61,25 @@ class Settings(BaseSettings):
     )
     base_image: str = Field(DEFAULT_BASE_IMAGE, description="Base image the kernel image is built on.")
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig, description="Kernel containment and pool.")
+    oidc: OidcSettings = Field(default_factory=OidcSettings, description="Sign-in with the identity provider.")
+    candidate_link_grace_minutes: int = Field(
+        60, description="After a session ends, its candidate link says 'ended' this long, then 'expired'."
+    )
+    retention_days: float = Field(
+        365, description="Ended sessions older than this are erased by the sweep (0 = keep forever)."
+    )
+    retention_sweep_minutes: float = Field(60, description="How often the retention sweep runs.")
+    webhook_timeout_s: float = Field(10.0, description="Webhook request timeout (connect, read, write).")
+    webhook_retry_hours: float = Field(
+        24.0, description="A failing webhook delivery is retried this long, then marked failed."
+    )
+    webhook_backoff_base_s: float = Field(5.0, description="First webhook retry delay; doubles each time.")
+    webhook_backoff_max_s: float = Field(7200.0, description="Longest wait between two webhook attempts.")
+    webhook_concurrency: int = Field(8, description="Webhook deliveries in flight at once.")
+    webhook_keep_days: float = Field(30, description="Finished webhook deliveries are kept this long.")
+    assistant: AssistantSettings = Field(
+        default_factory=AssistantSettings, description="The AI assistant in the room (off without a base URL)."
+    )
 
     def sandbox_config(self) -> SandboxConfig:
         """The sandbox settings, resolved: the image tag from the base image, and (when
@@ -79,6 +100,20 @@ def describe_settings() -> str:
         if name == "sandbox":
             for sub, sf in SandboxConfig.model_fields.items():
                 lines.append(f"  CLARIFY_SANDBOX__{sub.upper():<22} {sf.description} (default: {sf.default!r})")
+            continue
+        if name == "oidc":
+            for sub, sf in OidcSettings.model_fields.items():
+                value = sf.get_default(call_default_factory=True)
+                default = ",".join(value) or "empty" if isinstance(value, list) else value
+                default = "unset" if default is None else default
+                lines.append(f"  CLARIFY_OIDC__{sub.upper():<25} {sf.description} (default: {default})")
+            continue
+        if name == "assistant":
+            for sub, sf in AssistantSettings.model_fields.items():
+                value = sf.get_default(call_default_factory=True)
+                default = (",".join(value) or "empty") if isinstance(value, list) else value
+                default = "unset" if default is None else default
+                lines.append(f"  CLARIFY_ASSISTANT__{sub.upper():<20} {sf.description} (default: {default})")
             continue
         default = field.default if field.default is not None else "unset"
         lines.append(f"  CLARIFY_{name.upper():<31} {field.description} (default: {default})")

@@ -73,13 +73,15 @@ async def document_css(request: Request) -> Response:
     return FileResponse(TEMPLATES / "document.css", media_type="text/css", headers={"Cache-Control": "no-cache"})
 
 
-# path -> built page: the room (``/s/{id}?token=``), the staff home, a session's replay
-# (``/replay/{id}?token=<reviewer or staff>#t=<ms>``; without a token it uses the staff token
-# the home page keeps in sessionStorage, sent only as a header).
+# path -> built page: the room (``/s/{id}?token=``, or no token for a signed-in member), the
+# staff home, a session's replay (``/replay/{id}?token=<reviewer or staff>#t=<ms>``; without a
+# token it uses the staff token the home page keeps in sessionStorage, sent only as a header,
+# or the signed-in member's cookie), and the team page (tokens, members, audit log).
 PAGES = {
     "/s/{session_id}": "room.html",
     "/": "home.html",
     "/replay/{session_id}": "replay.html",
+    "/team": "team.html",
 }
 
 

@@ -14,6 +14,7 @@ import json
 import logging
 import secrets
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,9 +24,20 @@ from redis.exceptions import RedisError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server import tokens
+from server.assistant import Refused
+from server.auth import policy
+from server.auth.principal import Principal
 from server.clarify.session import ClarifySession
 from server.collab import Peer
-from server.errors import BudgetExceeded, ClarifyError, DocumentTooLarge, Forbidden, InvalidInput, SessionEnded
+from server.errors import (
+    BudgetExceeded,
+    ClarifyError,
+    DocumentTooLarge,
+    Forbidden,
+    InvalidInput,
+    SessionEnded,
+    Unauthorized,
+)
 from server.runtime import RUN_ROLES, EventPeer, Runtimes, SessionRuntime
 
 log = logging.getLogger(__name__)
@@ -67,13 +79,43 @@ class Close(Exception):
 FrameHandler = Callable[[Any], Awaitable[None]]
 
 
-async def _open(ws: WebSocket) -> tuple[SessionRuntime, str] | None:
+# Connections a member's removal closed, with the code and reason to close them with.
+_kicked: weakref.WeakKeyDictionary[Any, tuple[int, str]] = weakref.WeakKeyDictionary()
+
+
+def disconnect_member(runtimes: Runtimes, member_id: str, reason: str) -> int:
+    """Close every live socket (both kinds) of a member at once, with 4401; returns how many."""
+    closed = 0
+    for rt in runtimes.live_sessions():
+        for peer in [*rt.event_peers, *rt.room.peers]:
+            if peer.actor != member_id:
+                continue
+            _kicked[peer] = (Unauthorized.close_code, reason)
+            if peer.cancel_scope is not None:
+                peer.cancel_scope.cancel()
+            else:
+                peer.send(None)
+            closed += 1
+    return closed
+
+
+def _actor(principal: Principal, role: str) -> str:
+    """Who a connection is in the recording: the member (or the admin token), else the link."""
+    return principal.actor or f"{role}-{secrets.token_hex(3)}"
+
+
+async def _open(ws: WebSocket) -> tuple[SessionRuntime, str, Principal] | None:
     """Authenticate and load the session; closes with the contract's code on failure."""
     state = ws.state.clarify
     session_id = ws.path_params["session_id"]
     try:
-        token = tokens.read_token(ws.headers, ws.query_params, allow_query=True)
-        info, role = await state.store.authenticate(session_id, token)
+        principal = await state.auth.resolve(ws, session_id=session_id)
+        if principal is None:
+            await state.store.get(session_id)
+            raise Unauthorized("a token is required (?token= or Authorization: Bearer), or sign in")
+        info = principal.session if principal.session is not None else await state.store.get(session_id)
+        role = policy.session_role(principal, info)
+        policy.require_live_room(principal, role)
         if info.ended:
             raise SessionEnded("this session has ended")
         rt = await state.runtimes.get(info)
@@ -89,7 +131,7 @@ async def _open(ws: WebSocket) -> tuple[SessionRuntime, str] | None:
         await ws.close(code=exc.close_code, reason=exc.message[:120])
         return None
     await ws.accept()
-    return rt, role
+    return rt, role, principal
 
 
 async def _claim_slot(ws: WebSocket, rt: SessionRuntime, role: str) -> contextlib.ExitStack | None:
@@ -150,6 +192,9 @@ async def serve(
     finally:
         if peer.dropped:
             close_code = CLOSE_SLOW
+        kicked = _kicked.pop(peer, None)
+        if kicked is not None:
+            close_code, reason = kicked
         with anyio.CancelScope(shield=True):
             await _close_quietly(ws, close_code, reason)
 
@@ -176,11 +221,12 @@ async def doc_endpoint(ws: WebSocket) -> None:
     opened = await _open(ws)
     if opened is None:
         return
-    rt, role = opened
+    rt, role, principal = opened
     settings = ws.state.clarify.settings
+    rt.name_actor(principal.actor, principal.name)
     peer = Peer(
         role=role,
-        actor=f"{role}-{secrets.token_hex(3)}",
+        actor=_actor(principal, role),
         writable=role in tokens.WRITE_ROLES,
         queue_size=settings.send_queue,
     )
@@ -221,10 +267,23 @@ async def events_endpoint(ws: WebSocket) -> None:
     opened = await _open(ws)
     if opened is None:
         return
-    rt, role = opened
-    settings = ws.state.clarify.settings
-    runtimes: Runtimes = ws.state.clarify.runtimes
-    peer = EventPeer(role=role, actor=f"{role}-{secrets.token_hex(3)}", queue_size=settings.send_queue)
+    rt, role, principal = opened
+    state = ws.state.clarify
+    settings = state.settings
+    runtimes: Runtimes = state.runtimes
+    rt.name_actor(principal.actor, principal.name)
+    rt.assistant.bind(settings.assistant)
+    peer = EventPeer(role=role, actor=_actor(principal, role), queue_size=settings.send_queue)
+    if principal.via != "role-token":
+        await state.audit.append_once(
+            "session.join",
+            every_s=3600,
+            actor=principal.actor,
+            name=principal.name,
+            via=principal.via,
+            session=rt.info.id,
+            role=role,
+        )
 
     async def on_frame(raw: Any) -> None:
         try:
@@ -309,12 +368,56 @@ async def _on_clarify(rt: SessionRuntime, peer: EventPeer, msg: dict[str, Any], 
     rt.clarify.handle(msg["type"], msg, peer.role, peer.actor)
 
 
+async def _on_extend(rt: SessionRuntime, peer: EventPeer, msg: dict[str, Any], runtimes: Runtimes) -> None:
+    """The interviewer gives the session more time; recorded, and the new limit goes to everyone."""
+    if peer.role != tokens.INTERVIEWER:
+        raise Forbidden(f"the {peer.role} role cannot extend the session; only the interviewer can")
+    if rt.clarify is None:
+        raise InvalidInput("this session has no problem, so it has no time limit to extend", field="type")
+    rt.clarify.handle("extend", msg, peer.role, peer.actor)
+
+
+# -- the AI assistant and process signals (issue 13) -----------------------------------------
+
+
+async def _on_assistant_config(rt: SessionRuntime, peer: EventPeer, msg: dict[str, Any], runtimes: Runtimes) -> None:
+    """Staff turn the assistant on or off, pick its model and budget; everyone is told."""
+    if peer.role != tokens.INTERVIEWER:
+        raise Forbidden(f"the {peer.role} role cannot configure the assistant; only the interviewer can")
+    try:
+        rt.assistant.configure(msg, peer.role, peer.actor)
+    except Refused as exc:
+        peer.send({"type": "assistant.error", "code": exc.code, "message": exc.message})
+
+
+async def _on_assistant_ask(rt: SessionRuntime, peer: EventPeer, msg: dict[str, Any], runtimes: Runtimes) -> None:
+    """The candidate asks the assistant; the reply streams from a supervised background job."""
+    if peer.role != tokens.CANDIDATE:
+        raise Forbidden(f"the {peer.role} role cannot ask the assistant; only the candidate can")
+    try:
+        job = rt.assistant.ask(msg, peer.role, peer.actor)
+    except Refused as exc:
+        peer.send({"type": "assistant.error", "code": exc.code, "message": exc.message})
+        return
+    if job is not None:
+        runtimes.spawn(rt.info.id, rt.assistant.answer, *job)
+
+
+async def _on_signal(rt: SessionRuntime, peer: EventPeer, msg: dict[str, Any], runtimes: Runtimes) -> None:
+    """A process signal from the candidate's page (paste, insert, tab hidden or shown)."""
+    rt.signals.handle(msg, peer.role, peer.actor, rt.t())
+
+
 HANDLERS: dict[str, Callable[[SessionRuntime, EventPeer, dict[str, Any], Runtimes], Awaitable[None]]] = {
     "run": _on_run,
     "interrupt": _on_interrupt,
     "restart": _on_restart,
     "checks": _on_checks,
     **dict.fromkeys(ClarifySession.KINDS, _on_clarify),
+    "extend": _on_extend,
+    "assistant.config": _on_assistant_config,
+    "assistant.ask": _on_assistant_ask,
+    "signal": _on_signal,
 }
 
 

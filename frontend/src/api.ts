@@ -1,4 +1,5 @@
-// Shared by the staff home and the replay page: DOM helpers, the HTTP API, the staff token.
+// Shared by the staff home and the replay page: DOM helpers, the HTTP API, the staff token (or,
+// for a signed-in member, the browser-session cookie).
 // Everything the server sends is shown with textContent, never parsed as markup.
 
 export const SPECIALIZATIONS = ["llm", "ml", "mlops", "agentic"] as const;
@@ -38,7 +39,19 @@ export function when(epochMs: number): string {
 
 // -- the staff token (the server prints it at start-up), kept for this tab only ---------------
 
-export function adminToken(): string | null {
+/**
+ * Stands for "no token: the browser-session cookie of a signed-in member authenticates".
+ * `request()` then sends no Authorization header, and the CSRF header on changes.
+ */
+export const USE_COOKIE = "cookie";
+
+/** The admin token typed in this tab, else {@link USE_COOKIE} (the signed-in member, if any). */
+export function adminToken(): string {
+  return storedAdminToken() ?? USE_COOKIE;
+}
+
+/** The admin token typed in this tab, if any. */
+export function storedAdminToken(): string | null {
   return sessionStorage.getItem(ADMIN_KEY);
 }
 
@@ -88,11 +101,31 @@ async function failure(response: Response): Promise<ApiError> {
   return new ApiError(response.status, message);
 }
 
-/** A request with the token as a Bearer header (it stays out of URLs and logs). */
-export async function request(path: string, token: string, init: RequestInit = {}): Promise<Response> {
+// The CSRF token of this browser's sign-in (from GET /api/me): sent with every change a
+// cookie authenticates. The cookie itself is HttpOnly and never read here.
+let csrf: string | null = null;
+
+export function setCsrf(value: string | null): void {
+  csrf = value;
+}
+
+/** Headers of a cookie-authenticated request: the CSRF token when it changes something. */
+export function cookieHeaders(init: RequestInit = {}): Headers {
   const headers = new Headers(init.headers);
-  headers.set("Authorization", `Bearer ${token}`);
-  const response = await fetch(path, { ...init, headers, cache: "no-store" });
+  const method = (init.method ?? "GET").toUpperCase();
+  if (method !== "GET" && method !== "HEAD" && csrf) headers.set("X-CSRF-Token", csrf);
+  return headers;
+}
+
+/**
+ * A request with the token as a Bearer header (it stays out of URLs and logs); with
+ * {@link USE_COOKIE} (or no token), the signed-in member's cookie and CSRF header instead.
+ */
+export async function request(path: string, token: string, init: RequestInit = {}): Promise<Response> {
+  const cookie = !token || token === USE_COOKIE;
+  const headers = cookie ? cookieHeaders(init) : new Headers(init.headers);
+  if (!cookie) headers.set("Authorization", `Bearer ${token}`);
+  const response = await fetch(path, { ...init, headers, cache: "no-store", credentials: "same-origin" });
   if (!response.ok) throw await failure(response);
   return response;
 }
@@ -158,6 +191,9 @@ export interface SessionSummary {
   ended_ms: number | null;
   recording_gap?: boolean;
   role?: string;
+  host?: string | null;
+  host_name?: string | null;
+  candidate_link?: { expires_ms: number | null };
 }
 
 export interface CreatedSession extends SessionSummary {

@@ -1,5 +1,8 @@
-// The staff home: the admin token (once per tab), problems with their briefs, creating a
-// session (its per-role links, shown once), and the list of sessions.
+// The staff home: signing in (the identity provider, or the admin token once per tab), problems
+// with their briefs and comparisons, creating a session (its links, shown once), and the team's
+// sessions: filtered by view, searched, ended, their candidate link reissued or revoked.
+// A signed-in member's requests go with the browser-session cookie (and the CSRF header on
+// changes); no token ever appears in a link for them.
 
 import {
   ApiError,
@@ -7,7 +10,7 @@ import {
   type ProblemSummary,
   type SessionSummary,
   SPECIALIZATIONS,
-  adminToken,
+  USE_COOKIE,
   byId,
   el,
   getJson,
@@ -15,15 +18,22 @@ import {
   openWithToken,
   postJson,
   renderBrief,
+  request,
   sessionTokens,
   setAdminToken,
+  storedAdminToken,
   when,
 } from "./api";
+import { type Me, signInConfigured, signInUrl, signOut as endSignIn, whoAmI } from "./signin";
 import "./style.css";
 import "./pages.css";
 
 const ui = {
   forget: byId<HTMLButtonElement>("forget"),
+  whoami: byId("whoami"),
+  teamLink: byId<HTMLAnchorElement>("team-link"),
+  sso: byId("sso"),
+  ssoLink: byId<HTMLAnchorElement>("sso-link"),
   signin: byId("signin"),
   tokenForm: byId<HTMLFormElement>("token-form"),
   tokenInput: byId<HTMLInputElement>("admin-token"),
@@ -40,13 +50,21 @@ const ui = {
   created: byId("created"),
   createdTitle: byId("created-title"),
   createdLinks: byId<HTMLUListElement>("created-links"),
+  createdHint: byId("created-hint"),
+  createPanel: byId("create").closest("section") as HTMLElement,
+  filterForm: byId<HTMLFormElement>("session-filter"),
+  view: byId<HTMLSelectElement>("view"),
+  search: byId<HTMLInputElement>("search"),
+  sessionsHint: byId("sessions-hint"),
   refresh: byId<HTMLButtonElement>("refresh"),
   sessions: byId<HTMLTableSectionElement>("sessions"),
   sessionsEmpty: byId("sessions-empty"),
   notice: byId("notice"),
 };
 
-let token: string | null = adminToken();
+// The admin token, or USE_COOKIE for a signed-in member; null before either.
+let token: string | null = null;
+let me: Me | null = null; // the signed-in member (null with the admin token)
 let problems: ProblemSummary[] = [];
 let selected: string | null = null;
 
@@ -59,47 +77,93 @@ function notice(text: string | null): void {
   showError(ui.notice, text);
 }
 
-/** A failed staff call: a rejected token sends us back to the token form. */
+/** A failed staff call: a rejected token (or an ended sign-in) sends us back to sign in. */
 function failed(err: unknown, where: HTMLElement): void {
   if (err instanceof ApiError && err.status === 401) {
-    signOut("The admin token was not accepted.");
+    showSignedOut(me ? "Your sign-in has ended; sign in again." : "The admin token was not accepted.");
     return;
   }
   showError(where, err instanceof Error ? err.message : String(err));
 }
 
-// -- the token -------------------------------------------------------------------------------
+// -- signing in: the identity provider (cookie) or the admin token ----------------------------
 
-function signOut(reason: string | null = null): void {
+function showSignedOut(reason: string | null = null): void {
   token = null;
+  me = null;
   setAdminToken(null);
   ui.staff.hidden = true;
   ui.forget.hidden = true;
+  ui.whoami.hidden = true;
+  ui.teamLink.hidden = true;
   ui.signin.hidden = false;
+  ui.sso.hidden = !signInConfigured();
   showError(ui.signinError, reason);
   ui.tokenInput.value = "";
-  ui.tokenInput.focus();
+  if (ui.sso.hidden) ui.tokenInput.focus();
 }
 
-async function signIn(candidate: string): Promise<void> {
+async function signOut(): Promise<void> {
+  if (me) {
+    try {
+      await endSignIn();
+    } catch (err) {
+      notice(`Could not sign out: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
+  }
+  await whoAmI().catch(() => null); // learn whether sign-in is offered
+  showSignedOut();
+}
+
+/** Enter the staff view with `credential` (the admin token, or USE_COOKIE when signed in). */
+async function enter(credential: string): Promise<void> {
   try {
-    problems = await getJson<ProblemSummary[]>("/api/problems", candidate);
+    problems = await getJson<ProblemSummary[]>("/api/problems", credential);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {
-      signOut("The admin token was not accepted.");
+      showSignedOut(credential === USE_COOKIE ? "Your sign-in has ended." : "The admin token was not accepted.");
     } else {
       showError(ui.signinError, `Could not reach the server: ${err instanceof Error ? err.message : String(err)}`);
     }
     return;
   }
-  token = candidate;
-  setAdminToken(candidate);
+  token = credential;
+  if (credential !== USE_COOKIE) setAdminToken(credential);
   ui.signin.hidden = true;
   ui.staff.hidden = false;
   ui.forget.hidden = false;
+  ui.whoami.hidden = false;
+  ui.whoami.textContent = me ? `${me.name || me.member?.email || me.id} · ${me.role ?? "member"}` : "admin token";
+  ui.teamLink.hidden = !me;
+  const canCreate = me ? Boolean(me.can["sessions.create"]) : true;
+  ui.createPanel.hidden = !canCreate;
+  ui.create.hidden = !canCreate;
+  ui.view.querySelector<HTMLOptionElement>('option[value="mine"]')!.hidden = !canCreate;
+  ui.sessionsHint.textContent = me
+    ? "Open a room, replay or scorecard as yourself: no token is needed while you are signed in."
+    : "Room links need the interviewer token, which exists only in the tab that created the session.";
   showError(ui.signinError, null);
   renderProblems();
   await loadSessions();
+}
+
+async function start(): Promise<void> {
+  ui.ssoLink.href = signInUrl("/");
+  const kept = storedAdminToken();
+  if (kept) {
+    ui.signin.hidden = true;
+    await enter(kept);
+    return;
+  }
+  try {
+    me = await whoAmI();
+  } catch (err) {
+    me = null;
+    showError(ui.signinError, `Could not reach the server: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (me) await enter(USE_COOKIE);
+  else showSignedOut(ui.signinError.hidden ? null : ui.signinError.textContent);
 }
 
 // -- problems --------------------------------------------------------------------------------
@@ -130,7 +194,7 @@ function renderProblems(): void {
       );
       pick.append(title, meta, el("span", "problem-summary", p.summary));
       pick.addEventListener("click", () => select(p.id));
-      item.append(pick);
+      item.append(pick, compareLink(p));
       return item;
     }),
   );
@@ -145,6 +209,21 @@ function renderProblems(): void {
   );
   if (selected) ui.problem.value = selected;
   renderPreview();
+}
+
+/** Every candidate who worked on `p`, side by side: a plain link when signed in (the cookie
+ * goes with it); with the admin token, fetched with the header and shown in a new tab. */
+function compareLink(p: ProblemSummary, label = "Compare candidates"): HTMLAnchorElement {
+  const path = `/api/problems/${encodeURIComponent(p.id)}/comparison`;
+  const a = anchor(label, path, true);
+  a.className = "compare-link";
+  a.dataset.problem = p.id;
+  a.addEventListener("click", (ev) => {
+    if (token === USE_COOKIE || !token) return;
+    ev.preventDefault();
+    openWithToken(path, token).catch((err: unknown) => failed(err, ui.notice));
+  });
+  return a;
 }
 
 function select(id: string): void {
@@ -171,7 +250,9 @@ function renderPreview(): void {
     list.append(el("li", undefined, `${c.title} · ${c.category} · weight ${c.weight}`));
   }
   hidden.append(list);
-  ui.preview.replaceChildren(el("h3", undefined, p.title), el("p", "muted", p.summary), body, hidden);
+  const compare = el("p", "compare");
+  compare.append(compareLink(p, "Compare the candidates on this problem"));
+  ui.preview.replaceChildren(el("h3", undefined, p.title), el("p", "muted", p.summary), body, hidden, compare);
   ui.preview.scrollTop = 0;
 }
 
@@ -195,7 +276,7 @@ async function copy(text: string, button: HTMLButtonElement): Promise<void> {
   setTimeout(() => (button.textContent = "Copy"), 2000);
 }
 
-function linkRow(key: string, label: string, url: string): HTMLLIElement {
+function linkRow(key: string, label: string, url: string, openable = true): HTMLLIElement {
   const row = el("li", "link-row");
   row.dataset.role = key;
   const name = el("span", "link-label", label);
@@ -212,11 +293,26 @@ function linkRow(key: string, label: string, url: string): HTMLLIElement {
   button.type = "button";
   button.setAttribute("aria-label", `Copy the ${label} link`);
   button.addEventListener("click", () => void copy(url, button));
-  row.append(name, field, button, open);
+  row.append(name, field, button);
+  if (openable) row.append(open);
   return row;
 }
 
 function showCreated(session: CreatedSession): void {
+  ui.createdTitle.textContent = `Session ${session.id} for ${session.candidate}`;
+  if (me) {
+    // Staff join through sign-in: only the candidate's link carries a token, and it is shown
+    // to be copied, not as a link on this page.
+    const id = encodeURIComponent(session.id);
+    const room = el("li", "link-row");
+    room.dataset.role = "room";
+    room.append(el("span", "link-label", "Your room"), anchor("Open the room", `/s/${id}`, true));
+    ui.createdHint.textContent =
+      "Send the candidate their link (shown once; reissue it from the list). Staff open the room by signing in.";
+    ui.createdLinks.replaceChildren(linkRow("candidate", "Candidate", session.links.candidate, false), room);
+    ui.created.hidden = false;
+    return;
+  }
   keepSessionTokens(session.id, session.tokens);
   const base = session.links.interviewer?.replace(/\/s\/[^/?]+\?.*$/, "") ?? location.origin;
   const reviewer = encodeURIComponent(session.tokens.reviewer ?? "");
@@ -234,9 +330,20 @@ function showCreated(session: CreatedSession): void {
       `${base}/api/sessions/${encodeURIComponent(session.id)}/scorecard?token=${reviewer}`,
     ]);
   }
-  ui.createdTitle.textContent = `Session ${session.id} for ${session.candidate}`;
+  ui.createdHint.textContent = "These links carry the role tokens and are shown once: send each to its person.";
   ui.createdLinks.replaceChildren(...rows.filter(([, , url]) => url).map(([key, label, url]) => linkRow(key, label, url)));
   ui.created.hidden = false;
+}
+
+/** A new candidate link (the old one stops working), shown once to be copied. */
+function showCandidateLink(s: SessionSummary, link: string, expires: number | null): void {
+  ui.createdTitle.textContent = `New candidate link for ${s.candidate}`;
+  ui.createdHint.textContent = expires
+    ? `Shown once; the previous link no longer works. Valid until ${when(expires)}.`
+    : "Shown once; the previous link no longer works. Valid until the session ends.";
+  ui.createdLinks.replaceChildren(linkRow("candidate", "Candidate", link, false));
+  ui.created.hidden = false;
+  ui.created.scrollIntoView({ block: "nearest" });
 }
 
 ui.create.addEventListener("submit", async (ev) => {
@@ -278,6 +385,7 @@ function sessionRow(s: SessionSummary, kept: Record<string, string> | undefined)
   const row = el("tr");
   row.dataset.session = s.id;
   const problem = problems.find((p) => p.id === s.problem);
+  const live = s.status !== "ended";
   const status = el("span", `status status-${s.status}`, s.status);
   const statusCell = el("td");
   statusCell.append(status);
@@ -285,44 +393,118 @@ function sessionRow(s: SessionSummary, kept: Record<string, string> | undefined)
 
   const id = encodeURIComponent(s.id);
   const open = el("td", "open");
-  if (kept?.interviewer && s.status !== "ended") {
-    open.append(anchor("Room", `/s/${id}?token=${encodeURIComponent(kept.interviewer)}`, true));
-  }
-  // The replay page falls back to this tab's admin token when the link has none.
-  open.append(anchor("Replay", kept?.reviewer ? `/replay/${id}?token=${encodeURIComponent(kept.reviewer)}` : `/replay/${id}`));
-  if (s.problem) {
-    // A link may carry the session's reviewer token; the admin token goes only in a header.
-    if (kept?.reviewer) {
-      open.append(anchor("Scorecard", `/api/sessions/${id}/scorecard?token=${encodeURIComponent(kept.reviewer)}`, true));
-    } else {
-      const card = el("button", "link-button", "Scorecard");
-      card.type = "button";
-      card.addEventListener("click", () => {
-        if (token) openWithToken(`/api/sessions/${id}/scorecard`, token).catch((err: unknown) => failed(err, ui.notice));
-      });
-      open.append(card);
+  if (me) {
+    // Signed in: the room, replay and scorecard authenticate with the cookie, no token.
+    if (live && me.role !== "reviewer") open.append(anchor("Room", `/s/${id}`, true));
+    open.append(anchor("Replay", `/replay/${id}`, true));
+    if (s.problem) open.append(anchor("Scorecard", `/api/sessions/${id}/scorecard`, true));
+  } else {
+    if (kept?.interviewer && live) {
+      open.append(anchor("Room", `/s/${id}?token=${encodeURIComponent(kept.interviewer)}`, true));
+    }
+    // The replay page falls back to this tab's admin token when the link has none.
+    open.append(
+      anchor("Replay", kept?.reviewer ? `/replay/${id}?token=${encodeURIComponent(kept.reviewer)}` : `/replay/${id}`),
+    );
+    if (s.problem) {
+      // A link may carry the session's reviewer token; the admin token goes only in a header.
+      if (kept?.reviewer) {
+        open.append(anchor("Scorecard", `/api/sessions/${id}/scorecard?token=${encodeURIComponent(kept.reviewer)}`, true));
+      } else {
+        const card = el("button", "link-button", "Scorecard");
+        card.type = "button";
+        card.addEventListener("click", () => {
+          if (token) openWithToken(`/api/sessions/${id}/scorecard`, token).catch((err: unknown) => failed(err, ui.notice));
+        });
+        open.append(card);
+      }
     }
   }
 
-  const who = el("td", "who", s.candidate);
+  const manage = el("td", "manage");
+  if (live && mayManage(s)) {
+    manage.append(
+      action("End", `End the session with ${s.candidate} for everyone`, () => endSession(s)),
+      action("New candidate link", "Issue a new candidate link; the old one stops working", () => reissue(s)),
+      action("Revoke candidate link", "The candidate link stops working", () => revoke(s)),
+    );
+  }
+
   row.append(
-    who,
+    el("td", "who", s.candidate),
     el("td", undefined, problem ? problem.title : (s.problem ?? "—")),
+    el("td", "host", s.host_name || (s.host ? s.host : "—")),
     el("td", undefined, when(s.created_ms)),
     statusCell,
     open,
+    manage,
   );
   return row;
 }
 
-async function loadSessions(): Promise<void> {
+/** Whether this person may end the session and manage its candidate link: the admin token,
+ * an admin, or the interviewer who hosts it (the server decides; this only hides buttons). */
+function mayManage(s: SessionSummary): boolean {
+  if (!me) return true;
+  return me.role === "admin" || (me.role === "interviewer" && s.host === me.id);
+}
+
+function action(label: string, title: string, run: () => Promise<void>): HTMLButtonElement {
+  const button = el("button", "link-button", label);
+  button.type = "button";
+  button.title = title;
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await run();
+    } catch (err) {
+      failed(err, ui.notice);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return button;
+}
+
+function sessionPath(s: SessionSummary, tail: string): string {
+  return `/api/sessions/${encodeURIComponent(s.id)}/${tail}`;
+}
+
+async function endSession(s: SessionSummary): Promise<void> {
+  if (!token || !confirm(`End the session with ${s.candidate} for everyone? The kernel stops.`)) return;
+  await request(sessionPath(s, "end"), token, { method: "POST" });
+  notice(`The session with ${s.candidate} has ended.`);
+  await loadSessions(false);
+}
+
+async function reissue(s: SessionSummary): Promise<void> {
   if (!token) return;
+  const body = await postJson<{ link: string; expires_ms: number | null }>(sessionPath(s, "candidate-link"), token, {});
+  showCandidateLink(s, body.link, body.expires_ms);
+}
+
+async function revoke(s: SessionSummary): Promise<void> {
+  if (!token || !confirm(`Revoke ${s.candidate}'s link? It stops working at once; issue a new one to let them in.`)) {
+    return;
+  }
+  await request(sessionPath(s, "candidate-link"), token, { method: "DELETE" });
+  notice(`${s.candidate}'s candidate link no longer works.`);
+}
+
+async function loadSessions(clearNotice = true): Promise<void> {
+  if (!token) return;
+  const query = new URLSearchParams();
+  if (ui.view.value) query.set("view", ui.view.value);
+  const q = ui.search.value.trim();
+  if (q) query.set("q", q);
   try {
-    const list = await getJson<SessionSummary[]>("/api/sessions", token);
+    const qs = query.toString();
+    const list = await getJson<SessionSummary[]>(`/api/sessions${qs ? `?${qs}` : ""}`, token);
     const kept = sessionTokens();
     ui.sessions.replaceChildren(...list.map((s) => sessionRow(s, kept[s.id])));
     ui.sessionsEmpty.hidden = list.length > 0;
-    notice(null);
+    ui.sessionsEmpty.textContent = ui.view.value || q ? "No session matches." : "No sessions yet.";
+    if (clearNotice) notice(null);
   } catch (err) {
     failed(err, ui.notice);
   }
@@ -338,16 +520,16 @@ for (const spec of SPECIALIZATIONS) {
 ui.filter.addEventListener("change", renderProblems);
 ui.problem.addEventListener("change", () => select(ui.problem.value));
 ui.refresh.addEventListener("click", () => void loadSessions());
-ui.forget.addEventListener("click", () => signOut());
+ui.view.addEventListener("change", () => void loadSessions());
+ui.filterForm.addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  void loadSessions();
+});
+ui.forget.addEventListener("click", () => void signOut());
 ui.tokenForm.addEventListener("submit", (ev) => {
   ev.preventDefault();
   const value = ui.tokenInput.value.trim();
-  if (value) void signIn(value);
+  if (value) void enter(value);
 });
 
-if (token) {
-  ui.signin.hidden = true;
-  void signIn(token);
-} else {
-  ui.tokenInput.focus();
-}
+void start();

@@ -170,6 +170,7 @@ export class RunView {
     }
     this.root.dataset.state = state === "done" ? (result?.status ?? "done") : state;
     this.status.textContent = label;
+    this.status.title = label;
   }
 
   add(out: Output): void {

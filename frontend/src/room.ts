@@ -1,5 +1,6 @@
 // The interview room: shared editor (Yjs over /ws/doc), runs and questions (JSON over /ws/events).
 
+import { indentWithTab } from "@codemirror/commands";
 import { python } from "@codemirror/lang-python";
 import { Compartment, EditorState, Prec } from "@codemirror/state";
 import { EditorView, keymap } from "@codemirror/view";
@@ -8,10 +9,18 @@ import { yCollab, yUndoManagerKeymap } from "y-codemirror.next";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
 
-import { getJson } from "./api";
+import { USE_COOKIE, getJson } from "./api";
 import { cellAt, isBlank, splitCells } from "./cells";
+import { SessionClock } from "./clock";
+import { byId, el } from "./dom";
+import { Follow } from "./follow";
+import { renderMarkdown } from "./markdown";
 import { type Output, type RunRecord, type RunResult, RunView } from "./outputs";
+import type { ClockInfo, DismissedHow, PublicQuestion } from "./protocol";
+import { signInUrl, whoAmI } from "./signin";
 import { StaffPanel } from "./staff";
+import { AssistantPanel } from "./assistant"; // issue 13: the assistant panel
+import { SignalCapture } from "./signals"; // issue 13: process signals
 import "./style.css";
 
 const RUN_ROLES = new Set(["interviewer", "candidate"]);
@@ -31,12 +40,6 @@ const FATAL_CLOSES: Record<number, string> = {
   4409: "the session has ended",
 };
 
-function byId<T extends HTMLElement>(id: string): T {
-  const node = document.getElementById(id);
-  if (!node) throw new Error(`room.html lacks #${id}`);
-  return node as T;
-}
-
 const ui = {
   role: byId("role"),
   session: byId("session-label"),
@@ -54,12 +57,73 @@ const ui = {
   ask: byId<HTMLFormElement>("ask"),
   askText: byId<HTMLTextAreaElement>("ask-text"),
   notice: byId("notice"),
+  room: byId("room"),
+  closed: byId("closed"),
+  closedTitle: byId("closed-title"),
+  closedText: byId("closed-text"),
+  closedMore: byId("closed-more"),
+  recorded: byId("recorded"),
+  recordedOk: byId<HTMLButtonElement>("recorded-ok"),
+  briefToggle: byId<HTMLButtonElement>("brief-toggle"),
+  clockBox: byId("session-clock"),
+  extend: byId<HTMLButtonElement>("extend"),
+  announce: byId("announce"),
 };
+
+// -- what the room says on its own: the clock, the closed page, the recording notice -------
+
+function announce(text: string): void {
+  ui.announce.textContent = text;
+  showNotice(text);
+}
+
+const clock = new SessionClock(ui.clockBox, byId("clock-elapsed"), byId("clock-left"), announce);
+
+/** Replaces the room with a page that says why it is closed (nothing else to do here). */
+function showClosedPage(title: string, text: string, more = ""): void {
+  ui.closedTitle.textContent = title;
+  ui.closedText.textContent = text;
+  ui.closedMore.textContent = more;
+  ui.closed.hidden = false;
+  ui.room.hidden = true;
+  ui.recorded.hidden = true;
+  document.body.classList.add("is-closed");
+  document.title = `Clarify — ${title}`;
+}
+
+function closedPageFor(code: number | null): void {
+  if (code === 4409 || (code === null && ended)) {
+    if (role !== null && STAFF_ROLES.has(role)) return; // staff keep the room: scorecard link, notes
+    showClosedPage(
+      "This interview has ended — thank you",
+      "Thank you for your time. The session is over and nothing more is recorded; you can close this tab.",
+      role === "candidate" ? "The hiring team will be in touch about the next steps." : "",
+    );
+  } else if (code === 4401 && byCookie) {
+    // No token in the link: the room is the signed-in member's; sign in and come back here.
+    showClosedPage("Sign in to open this room", "You are not signed in, or your sign-in is no longer valid.");
+    const link = el("a", "signin-link", "Sign in");
+    link.setAttribute("href", signInUrl());
+    ui.closedMore.replaceChildren(link);
+  } else if (code === 4401 || code === 4404) {
+    showClosedPage(
+      "This link is not valid",
+      "The link may have been mistyped, revoked, or replaced by a newer one.",
+      "Ask the person who sent it for a new link.",
+    );
+  } else if (code === 4403) {
+    showClosedPage("This link cannot open the live room", "Reviewers open the replay and the scorecard from the home page.");
+  }
+}
 
 // -- where we are -------------------------------------------------------------------------
 
 const sessionId = decodeURIComponent(location.pathname.replace(/\/+$/, "").split("/").pop() ?? "");
+// A link's role token (candidates, scripts); without one, a signed-in member's cookie
+// authenticates both sockets (the browser sends it, and this page's own Origin, on upgrade).
 const token = new URLSearchParams(location.search).get("token") ?? "";
+const byCookie = !token;
+if (byCookie) FATAL_CLOSES[4401] = "your sign-in is not valid";
 const wsBase = `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}`;
 ui.session.textContent = `session ${sessionId}`;
 
@@ -106,20 +170,26 @@ function updateBadge(): void {
   updateControls();
 }
 
-function setFatal(reason: string): void {
+function setFatal(reason: string, code: number | null = null): void {
   if (fatal) return;
   fatal = reason;
   provider.disconnect();
   events?.close();
   updateBadge();
   showNotice(`This room is closed: ${reason}.`);
+  clock.stop();
+  settleQuestions();
+  closedPageFor(code);
 }
 
 // -- the shared document --------------------------------------------------------------------
 
 const doc = new Y.Doc();
 const ytext = doc.getText("code");
-const provider = new WebsocketProvider(`${wsBase}/ws/doc`, sessionId, doc, { params: { token } });
+const provider = new WebsocketProvider(`${wsBase}/ws/doc`, sessionId, doc, {
+  params: byCookie ? {} : { token },
+  connect: !byCookie, // a signed-in member connects once the sign-in is confirmed (below)
+});
 const undoManager = new Y.UndoManager(ytext);
 
 provider.on("status", ({ status }: { status: string }) => {
@@ -137,7 +207,7 @@ window.addEventListener("online", () => {
   updateBadge();
 });
 provider.on("connection-close", (event: CloseEvent | null) => {
-  if (event && FATAL_CLOSES[event.code]) setFatal(FATAL_CLOSES[event.code]);
+  if (event && FATAL_CLOSES[event.code]) setFatal(FATAL_CLOSES[event.code], event.code);
 });
 
 function setPresence(name: string): void {
@@ -149,6 +219,25 @@ setPresence("joining");
 // The server relays only colours of this form (server/collab.py valid_awareness); checked
 // again here because a colour reaches a style.
 const COLOUR = /^#[0-9a-f]{6}([0-9a-f]{2})?$/i;
+
+// Chips show the names the clients announce (a signed-in member announces the name the server
+// greeted them with). Staff also get the server's own list of who is connected: a chip whose
+// name the server vouches for (a signed-in member) is marked, and the list is the tooltip.
+let verified = new Map<string, string>(); // signed-in member's name -> role
+
+function setServerPresence(list: unknown): void {
+  if (!Array.isArray(list)) return;
+  verified = new Map();
+  const lines: string[] = [];
+  for (const p of list as { name?: unknown; role?: unknown }[]) {
+    const r = typeof p.role === "string" ? p.role : "";
+    const name = typeof p.name === "string" ? p.name.slice(0, 64) : "";
+    if (name) verified.set(name, r);
+    lines.push(name ? `${name} (${r}, signed in)` : `${r} (link)`);
+  }
+  ui.presence.title = `Connected: ${lines.join(", ")}`;
+  renderPresence();
+}
 
 function renderPresence(): void {
   const people: { name: string; colour: string }[] = [];
@@ -166,6 +255,11 @@ function renderPresence(): void {
       chip.className = "presence-chip";
       chip.textContent = name;
       chip.style.borderColor = colour;
+      const role = verified.get(name);
+      if (role) {
+        chip.classList.add("verified");
+        chip.title = `${name}: signed in (${role})`;
+      }
       return chip;
     }),
   );
@@ -188,6 +282,9 @@ const view = new EditorView({
         ]),
       ),
       basicSetup,
+      // Tab indents, as in any code editor; Escape then Tab moves focus out (CodeMirror's
+      // documented way out for keyboard users, see the hint in the toolbar).
+      keymap.of([indentWithTab]),
       python(),
       EditorView.lineWrapping,
       yCollab(ytext, provider.awareness, { undoManager }),
@@ -202,7 +299,8 @@ const view = new EditorView({
 
 function connectEvents(): void {
   if (fatal) return;
-  const url = `${wsBase}/ws/events/${encodeURIComponent(sessionId)}?token=${encodeURIComponent(token)}`;
+  const query = byCookie ? "" : `?token=${encodeURIComponent(token)}`;
+  const url = `${wsBase}/ws/events/${encodeURIComponent(sessionId)}${query}`;
   const ws = new WebSocket(url);
   events = ws;
   ws.onopen = () => {
@@ -226,7 +324,7 @@ function connectEvents(): void {
         ended = true;
         staff?.sessionEnded();
       }
-      setFatal(FATAL_CLOSES[ev.code]);
+      setFatal(FATAL_CLOSES[ev.code], ev.code);
       return;
     }
     updateBadge();
@@ -249,17 +347,21 @@ function send(msg: Record<string, unknown>): boolean {
 // -- runs -----------------------------------------------------------------------------------
 
 const runs = new Map<number, RunView>();
+const consoleFollow = new Follow(ui.console, byId<HTMLButtonElement>("console-more"), () =>
+  staff?.unseen("console-panel"),
+);
+const threadFollow = new Follow(ui.thread, byId<HTMLButtonElement>("thread-more"), () =>
+  staff?.unseen("questions-panel"),
+);
 
 function stickToBottom(update: () => void): void {
-  const box = ui.console;
-  const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
   update();
-  if (atBottom) box.scrollTop = box.scrollHeight;
+  consoleFollow.added();
 }
 
 async function loadRunOutputs(runId: number): Promise<Output[]> {
   const path = `/api/sessions/${encodeURIComponent(sessionId)}/runs/${runId}`;
-  const body = await getJson<{ run: RunRecord }>(path, token);
+  const body = await getJson<{ run: RunRecord }>(path, token || USE_COOKIE);
   return body.run.outputs;
 }
 
@@ -300,41 +402,58 @@ function runAll(): void {
 
 // -- questions ------------------------------------------------------------------------------
 
-interface Question {
-  id: number;
-  text: string;
-  by?: string;
-  answer?: string | null;
-}
+type Question = PublicQuestion;
 
 const questions = new Map<number, HTMLLIElement>();
 
+// What the candidate is told when the interviewer closes a question without a typed answer.
+const DISMISSED: Record<DismissedHow, string> = {
+  aloud: "The interviewer will answer this out loud.",
+  unanswered: "The interviewer chose not to answer this one. State the assumption you would make and carry on.",
+};
+const UNANSWERED_AT_END = "Not answered before the session ended.";
+
+function setStatus(item: HTMLLIElement, status: string, text: string, className: string): void {
+  item.dataset.status = status;
+  item.querySelectorAll(".q-pending, .q-answer, .q-closed").forEach((node) => node.remove());
+  item.append(el("p", className, text));
+}
+
 function renderQuestion(q: Question): void {
   let item = questions.get(q.id);
+  const fresh = !item;
   if (!item) {
-    item = document.createElement("li");
-    item.className = "question";
-    item.dataset.question = String(q.id);
+    item = el("li", "question", null, { "data-question": String(q.id) });
     questions.set(q.id, item);
     ui.thread.append(item);
   }
-  const ask = document.createElement("p");
-  ask.className = "q-text";
-  ask.textContent = q.text;
-  item.replaceChildren(ask);
+  item.replaceChildren(el("p", "q-text", q.text));
   if (q.answer) setAnswer(q.id, q.answer);
-  else item.append(Object.assign(document.createElement("p"), { className: "q-pending", textContent: "waiting for an answer…" }));
+  else if (q.status === "dismissed") setDismissed(q.id, q.dismissed ?? "unanswered");
+  else if (ended || fatal) setStatus(item, "closed", UNANSWERED_AT_END, "q-closed");
+  else setStatus(item, "open", "waiting for an answer…", "q-pending");
+  if (fresh) threadFollow.added();
 }
 
 function setAnswer(id: number, text: string): void {
   const item = questions.get(id);
   if (!item) return;
-  item.querySelector(".q-pending")?.remove();
-  item.querySelector(".q-answer")?.remove();
-  const answer = document.createElement("p");
-  answer.className = "q-answer";
-  answer.textContent = text;
-  item.append(answer);
+  setStatus(item, "answered", text, "q-answer");
+  threadFollow.added();
+}
+
+function setDismissed(id: number, how: DismissedHow): void {
+  const item = questions.get(id);
+  if (!item) return;
+  setStatus(item, `dismissed-${how}`, DISMISSED[how] ?? DISMISSED.unanswered, "q-closed");
+  threadFollow.added();
+}
+
+/** The session is over: no question is left "waiting". */
+function settleQuestions(): void {
+  for (const item of questions.values()) {
+    if (item.dataset.status === "open") setStatus(item, "closed", UNANSWERED_AT_END, "q-closed");
+  }
 }
 
 // The pack answer the interviewer chose to reveal (sent to everyone), shown in the thread.
@@ -349,7 +468,7 @@ function addReveal(text: string): void {
   body.textContent = text;
   item.append(label, body);
   ui.thread.append(item);
-  ui.thread.scrollTop = ui.thread.scrollHeight;
+  threadFollow.added();
 }
 
 function resetQuestions(list: Question[]): void {
@@ -375,6 +494,7 @@ function updateControls(): void {
     control.disabled = !askOpen;
   }
   staff?.setLive(role === "interviewer" && !ended && !fatal && eventsConnected);
+  ui.extend.disabled = !(role === "interviewer" && !ended && !fatal && eventsConnected);
 }
 
 function setKernel(state: string, reason?: unknown): void {
@@ -384,7 +504,7 @@ function setKernel(state: string, reason?: unknown): void {
   updateControls();
 }
 
-function setRole(r: string): void {
+function setRole(r: string, you?: { name?: unknown }): void {
   const first = role === null;
   role = r;
   ui.role.textContent = r;
@@ -392,7 +512,8 @@ function setRole(r: string): void {
   document.body.dataset.role = r;
   ui.ask.hidden = r !== "candidate";
   if (first) {
-    setPresence(r);
+    // A signed-in member appears by name (as the server knows it); a link holder by role.
+    setPresence(you && typeof you.name === "string" && you.name ? you.name.slice(0, 64) : r);
     if (STAFF_ROLES.has(r)) {
       staff = new StaffPanel({ role: r, sessionId, token, send, notice: showNotice });
     }
@@ -406,34 +527,46 @@ function setRole(r: string): void {
 function renderBrief(problem: unknown): void {
   const p = problem as { title?: unknown; brief?: unknown } | null;
   ui.brief.replaceChildren();
-  if (p && typeof p.title === "string") {
-    const title = document.createElement("h3");
-    title.textContent = p.title;
-    ui.brief.append(title);
-  }
   const brief = p && typeof p.brief === "string" ? p.brief : "This session has no problem brief.";
-  // Shown as text, never as markup: paragraphs at blank lines; within one, hard-wrapped lines
-  // are joined, except list items and headings, which keep their own line.
-  for (const para of brief.split(/\n\s*\n/)) {
-    const lines: string[] = [];
-    for (const line of para.split("\n")) {
-      const own = /^\s*([-*+]|\d+[.)]|#{1,6})\s/.test(line);
-      if (lines.length > 0 && !own) lines[lines.length - 1] += ` ${line.trim()}`;
-      else lines.push(line.trimEnd());
-    }
-    const block = document.createElement("p");
-    block.className = "brief-body";
-    block.textContent = lines.join("\n");
-    ui.brief.append(block);
+  // A brief that opens with its own heading is its own title; otherwise the pack's title leads.
+  const ownTitle = /^\s*#\s/.test(brief);
+  if (!ownTitle && p && typeof p.title === "string") ui.brief.append(el("h3", "", p.title));
+  // The pack's Markdown, rendered and sanitized (markdown.ts); headings sit under the page's.
+  const body = el("div", "brief-body markdown");
+  body.append(renderMarkdown(brief, ownTitle ? 2 : 3));
+  ui.brief.append(body);
+}
+
+function setBriefOpen(open: boolean): void {
+  ui.brief.hidden = !open;
+  ui.briefToggle.setAttribute("aria-expanded", String(open));
+  ui.briefToggle.textContent = open ? "Hide" : "Show";
+  byId("brief-panel").dataset.open = String(open);
+  try {
+    sessionStorage.setItem("clarify.brief.closed", open ? "" : "1");
+  } catch {
+    /* storage may be off */
   }
 }
 
+function showRecordedNotice(): void {
+  let seen = false;
+  try {
+    seen = sessionStorage.getItem(`clarify.recorded.${sessionId}`) === "1";
+  } catch {
+    /* storage may be off: show it */
+  }
+  ui.recorded.hidden = seen;
+}
+
 function handle(msg: Record<string, unknown>): void {
+  if (assistant.handle(msg)) return; // issue 13: assistant.* messages (it also reads hello)
   switch (msg.type) {
     case "hello": {
       eventsConnected = true;
       if (docConnected) everConnected = true;
-      setRole(String(msg.role));
+      setRole(String(msg.role), msg.you as { name?: unknown } | undefined);
+      if (msg.presence) setServerPresence(msg.presence);
       renderBrief(msg.problem);
       const session = msg.session as { ended?: boolean } | undefined;
       ended = Boolean(session?.ended);
@@ -441,6 +574,9 @@ function handle(msg: Record<string, unknown>): void {
       const clarify = msg.clarify as { questions?: Question[] } | null;
       if (staff) staff.hello(msg.problem, clarify, session);
       else resetQuestions(clarify?.questions ?? []);
+      clock.set(msg.clock as ClockInfo | null);
+      ui.extend.hidden = role !== "interviewer" || (msg.clock as ClockInfo | null)?.limit == null;
+      if (role === "candidate" && !ended) showRecordedNotice();
       setKernel(String((msg.kernel as { state?: string } | undefined)?.state ?? "unknown"));
       showNotice(null);
       updateBadge();
@@ -473,13 +609,25 @@ function handle(msg: Record<string, unknown>): void {
       if (staff) staff.answer(Number(msg.question), String(msg.text));
       else setAnswer(Number(msg.question), String(msg.text));
       return;
+    case "question.dismissed": {
+      const how: DismissedHow = msg.how === "aloud" ? "aloud" : "unanswered";
+      if (staff) staff.dismissed(Number(msg.question), how);
+      else setDismissed(Number(msg.question), how);
+      return;
+    }
+    case "clock":
+      clock.set(msg.clock as ClockInfo);
+      return;
     case "reveal":
       addReveal(String(msg.text ?? ""));
+      return;
+    case "presence":
+      setServerPresence(msg.people);
       return;
     case "session.ended":
       ended = true;
       staff?.sessionEnded();
-      setFatal("the session has ended");
+      setFatal("the session has ended", 4409);
       return;
     case "error":
       staff?.error();
@@ -492,6 +640,26 @@ function handle(msg: Record<string, unknown>): void {
 }
 
 // -- wiring ---------------------------------------------------------------------------------
+
+// -- issue 13: the assistant panel and process signals (assistant.ts, signals.ts) ------------
+const assistant = new AssistantPanel(byId("assistant-panel"), {
+  send,
+  insert: (text) => {
+    if (role !== "candidate") return null;
+    const at = view.state.selection.main.head;
+    view.dispatch({ changes: { from: at, insert: text }, selection: { anchor: at + text.length } });
+    view.focus();
+    return at;
+  },
+  signal: (msg) => signals.emit(msg),
+});
+const signals = new SignalCapture(ui.editor, {
+  send: (msg) => (events?.readyState === WebSocket.OPEN ? send(msg) : false),
+  active: () => role === "candidate",
+  documentText: () => view.state.doc.toString(),
+  assistantCopy: () => assistant.copied,
+});
+// -- end of issue 13 --------------------------------------------------------------------------
 
 ui.runCell.addEventListener("click", () => {
   runCell();
@@ -507,6 +675,21 @@ ui.ask.addEventListener("submit", (ev) => {
   const text = ui.askText.value.trim();
   if (text && send({ type: "ask", text })) ui.askText.value = "";
 });
+ui.extend.addEventListener("click", () => send({ type: "extend", minutes: 5 }));
+ui.briefToggle.addEventListener("click", () => setBriefOpen(ui.brief.hidden === true));
+ui.recordedOk.addEventListener("click", () => {
+  ui.recorded.hidden = true;
+  try {
+    sessionStorage.setItem(`clarify.recorded.${sessionId}`, "1");
+  } catch {
+    /* storage may be off */
+  }
+});
+try {
+  if (sessionStorage.getItem("clarify.brief.closed") === "1") setBriefOpen(false);
+} catch {
+  /* storage may be off */
+}
 ui.askText.addEventListener("keydown", (ev) => {
   if (ev.key === "Enter" && !ev.shiftKey) {
     ev.preventDefault();
@@ -514,8 +697,20 @@ ui.askText.addEventListener("keydown", (ev) => {
   }
 });
 
-if (!sessionId || !token) {
-  setFatal("this link lacks a session or a token");
+if (!sessionId) {
+  setFatal("this link lacks a session", 4404);
+} else if (byCookie) {
+  // No token in the link: staff join as themselves, through their sign-in.
+  whoAmI()
+    .then((me) => {
+      if (!me) {
+        setFatal("this link has no token and you are not signed in", 4401);
+        return;
+      }
+      provider.connect();
+      connectEvents();
+    })
+    .catch((err: unknown) => setFatal(`the server could not be reached (${err instanceof Error ? err.message : String(err)})`));
 } else {
   connectEvents();
 }

@@ -3,10 +3,12 @@
 // session. Everything the server sends is put in as text (textContent), never as markup.
 // Observers see all of it with every control disabled (the server refuses their messages too).
 
+import { cookieHeaders } from "./api";
+
 export interface StaffHost {
   role: string;
   sessionId: string;
-  token: string;
+  token: string; // the link's role token; "" for a signed-in member (the cookie authenticates)
   send(msg: Record<string, unknown>): boolean;
   notice(text: string | null): void;
 }
@@ -42,6 +44,7 @@ interface StaffQuestion {
   status: string; // open | answered | dismissed
   answer: string | null;
   constraint: string | null;
+  dismissed?: string | null; // aloud | unanswered
 }
 
 interface Discovery {
@@ -125,6 +128,7 @@ export class StaffPanel {
   private readonly panels: HTMLElement[] = [];
   private readonly questionsBadge: HTMLSpanElement;
   private readonly constraintsBadge: HTMLSpanElement;
+  private readonly outputBadge: HTMLSpanElement;
   private readonly modeButtons: HTMLButtonElement[] = [];
   private readonly checklist: HTMLUListElement;
   private readonly checksButton: HTMLButtonElement;
@@ -155,8 +159,10 @@ export class StaffPanel {
     right.prepend(tablist);
     this.questionsBadge = el("span", "tab-badge", "", { title: "open questions" });
     this.constraintsBadge = el("span", "tab-badge", "");
+    this.outputBadge = el("span", "tab-badge unseen", "", { title: "new output you have not seen" });
+    this.outputBadge.hidden = true;
     const defs: [string, HTMLElement, HTMLSpanElement | null][] = [
-      ["Output", consolePanel, null],
+      ["Output", consolePanel, this.outputBadge],
       ["Questions", questionsPanel, this.questionsBadge],
       ["Constraints", constraintsPanel, this.constraintsBadge],
       ["Notes & rating", notesPanel, null],
@@ -202,7 +208,7 @@ export class StaffPanel {
       this.modeButtons.push(button);
       modeBar.append(button);
     }
-    questionsPanel.insertBefore(modeBar, this.thread);
+    questionsPanel.insertBefore(modeBar, this.thread.parentElement === questionsPanel ? this.thread : this.thread.parentElement);
 
     // -- constraints and hidden checks -------------------------------------------------------
     constraintsPanel.append(el("h2", "", "Hidden constraints"));
@@ -260,7 +266,8 @@ export class StaffPanel {
     // -- end of the session (interviewer only), in the top bar -------------------------------
     const slot = el("span", "staff-session");
     this.scorecardLink = el("a", "scorecard-link", "Scorecard", {
-      href: `/api/sessions/${encodeURIComponent(host.sessionId)}/scorecard?token=${encodeURIComponent(host.token)}`,
+      // Signed in (no token): the cookie goes with the link.
+      href: `/api/sessions/${encodeURIComponent(host.sessionId)}/scorecard${host.token ? `?token=${encodeURIComponent(host.token)}` : ""}`,
       target: "_blank",
       rel: "noopener noreferrer",
     });
@@ -287,6 +294,19 @@ export class StaffPanel {
       tab.tabIndex = on ? 0 : -1;
       this.panels[i].hidden = !on;
     });
+    if (this.panels[index]?.id === "console-panel" && this.outputBadge) this.showUnseen(false);
+  }
+
+  /** Something arrived in a panel the interviewer is not looking at: badge its tab. */
+  unseen(panelId: string): void {
+    const i = this.panels.findIndex((p) => p.id === panelId);
+    if (i < 0 || !this.panels[i].hidden) return;
+    if (panelId === "console-panel") this.showUnseen(true);
+  }
+
+  private showUnseen(on: boolean): void {
+    this.outputBadge.hidden = !on;
+    this.outputBadge.textContent = on ? "new" : ""; // no text while hidden: the tab reads "Output"
   }
 
   // -- controls ------------------------------------------------------------------------------
@@ -400,14 +420,9 @@ export class StaffPanel {
         this.setChecksRunning(false);
         this.renderChecks();
         return true;
-      case "question.dismissed": {
-        const q = this.questions.get(Number(msg.question));
-        if (q) {
-          q.status = "dismissed";
-          this.renderQuestion(q);
-        }
+      case "question.dismissed":
+        this.dismissed(Number(msg.question), String(msg.how ?? "unanswered"));
         return true;
-      }
       default:
         return false;
     }
@@ -428,6 +443,15 @@ export class StaffPanel {
       constraint: null,
     };
     this.questions.set(q.id, q);
+    this.renderQuestion(q);
+  }
+
+  /** The interviewer closed a question without a typed answer (``how``: aloud | unanswered). */
+  dismissed(qid: number, how: string): void {
+    const q = this.questions.get(qid);
+    if (!q) return;
+    q.status = "dismissed";
+    q.dismissed = how;
     this.renderQuestion(q);
   }
 
@@ -487,7 +511,11 @@ export class StaffPanel {
       item.append(el("p", "q-answer", q.answer ?? ""));
       if (q.constraint) item.append(el("p", "q-tag", `Tagged: ${this.title(q.constraint)}`));
     } else if (q.status === "dismissed") {
-      item.append(el("p", "q-dismissed", "Dismissed: no answer was sent."));
+      const said =
+        q.dismissed === "aloud"
+          ? "To be answered out loud (the candidate sees this)."
+          : "Not answered (the candidate sees that you chose not to answer).";
+      item.append(el("p", "q-dismissed", said));
     } else {
       item.append(this.openControls(q, pickedValue, draftText, draftOpen));
     }
@@ -537,12 +565,17 @@ export class StaffPanel {
       title: "Send the pack's answer for the selected constraint and record it as discovered",
     });
     const ownBtn = el("button", "q-own-open", "Answer in own words", { type: "button" });
-    const dismissBtn = el("button", "q-dismiss", "Dismiss", {
+    const aloudBtn = el("button", "q-dismiss q-aloud", "Answer out loud", {
       type: "button",
-      title: "Close the question without answering (the candidate is not told)",
+      title: "Close it here and answer by voice; the candidate sees “will be answered out loud”",
+    });
+    const dismissBtn = el("button", "q-dismiss q-unanswered", "Don't answer", {
+      type: "button",
+      title: "Close it without an answer; the candidate sees that you chose not to answer",
     });
     this.act(confirmBtn, !select.value);
     this.act(ownBtn);
+    this.act(aloudBtn);
     this.act(dismissBtn);
     select.addEventListener("change", () => {
       select.dataset.touched = "1";
@@ -551,8 +584,11 @@ export class StaffPanel {
     confirmBtn.addEventListener("click", () => {
       if (select.value) this.host.send({ type: "answer", question: q.id, constraint: select.value, use_pack_answer: true });
     });
-    dismissBtn.addEventListener("click", () => this.host.send({ type: "dismiss", question: q.id }));
-    actions.append(confirmBtn, ownBtn, dismissBtn);
+    aloudBtn.addEventListener("click", () => this.host.send({ type: "dismiss", question: q.id, how: "aloud" }));
+    dismissBtn.addEventListener("click", () =>
+      this.host.send({ type: "dismiss", question: q.id, how: "unanswered" }),
+    );
+    actions.append(confirmBtn, ownBtn, aloudBtn, dismissBtn);
     box.append(actions);
 
     const own = el("form", "q-own");
@@ -815,7 +851,9 @@ export class StaffPanel {
     try {
       const response = await fetch(`/api/sessions/${encodeURIComponent(this.host.sessionId)}/end`, {
         method: "POST",
-        headers: { Authorization: `Bearer ${this.host.token}` },
+        // The link's token, else the signed-in member's cookie with its CSRF header.
+        headers: this.host.token ? { Authorization: `Bearer ${this.host.token}` } : cookieHeaders({ method: "POST" }),
+        credentials: "same-origin",
       });
       if (!response.ok) {
         let message = `HTTP ${response.status}`;

@@ -9,7 +9,9 @@ Discovery (documented, configurable through :class:`ScoringConfig`):
     run_factor  = 1.0 before the first run, after_run otherwise
     discovery   = 100 * Σ weight(c) * credit(c) / Σ weight(c)
 
-Checks = 100 * weighted share of passed hidden checks (weights from their constraints);
+Checks = 100 * weighted share of passed hidden checks (weights from their constraints); a check
+that was not exercised (the code never took the path it measures: no call to the model, no tool
+call) counts as not passed, and the scorecard says how many were;
 ratings = 100 * (mean rating - 1) / 3. Overall is the weighted mean of the parts that exist,
 and the band follows from it.
 """
@@ -44,6 +46,15 @@ def discovery_credit(ledger: Ledger, constraint: str, horizon_ms: int, cfg: Scor
     return how * time_factor * (1.0 if d.before_first_run else cfg.after_run)
 
 
+def check_status(result: Mapping[str, Any]) -> str:
+    """``passed``, ``failed`` or ``not_exercised``; results recorded before the status existed
+    follow ``passed``. Only ``passed`` counts towards the score."""
+    status = result.get("status")
+    if status in ("failed", "not_exercised") and not result.get("passed"):
+        return status
+    return "passed" if result.get("passed") else "failed"
+
+
 def scorecard(
     problem: Problem,
     ledger: Ledger,
@@ -53,7 +64,7 @@ def scorecard(
 ) -> dict[str, Any]:
     """The scorecard as JSON-ready data.
 
-    ``checks`` are results (``id``, ``constraint``, ``passed``, ``detail``, ``event``);
+    ``checks`` are results (``id``, ``constraint``, ``passed``, ``status``, ``detail``, ``event``);
     ``ratings`` map a rubric dimension to ``{"score": 1-4, "event": index, "t": ms}``.
     """
     cfg = cfg or ScoringConfig()
@@ -81,7 +92,8 @@ def scorecard(
     parts: dict[str, float] = {
         "discovery": round(100 * sum(weights[r["constraint"]] * r["credit"] for r in rows) / total_w, 1)
     }
-    check_rows = list(checks or [])
+    check_rows = [dict(r, status=check_status(r)) for r in checks or []]
+    not_exercised = sum(1 for r in check_rows if r["status"] == "not_exercised")
     if check_rows:
         cw = sum(weights.get(r["constraint"], 1.0) for r in check_rows) or 1.0
         passed = sum(weights.get(r["constraint"], 1.0) for r in check_rows if r["passed"])
@@ -99,6 +111,7 @@ def scorecard(
         "discovery": rows,
         "first_run_t": ledger.first_run_t,
         "checks": check_rows,
+        "checks_not_exercised": not_exercised,
         "ratings": rating_rows,
         "parts": parts,
         "overall": overall,

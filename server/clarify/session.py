@@ -43,6 +43,7 @@ class Question:
     status: str = "open"  # open | answered | dismissed
     answer: str | None = None
     constraint: str | None = None
+    dismissed: str | None = None  # aloud | unanswered: what the candidate is told of a dismissal
 
     def public(self) -> dict[str, Any]:
         """What everyone (the candidate included) may see."""
@@ -54,6 +55,7 @@ class Question:
             "answer": self.answer,
             "answered": self.answer is not None,
             "status": self.status,
+            "dismissed": self.dismissed,
         }
 
     def staff(self) -> dict[str, Any]:
@@ -80,6 +82,7 @@ class AnswerMsg(_Msg):
 
 class DismissMsg(_Msg):
     question: StrictInt
+    how: Literal["aloud", "unanswered"] = "unanswered"
 
 
 class MarkMsg(_Msg):
@@ -106,6 +109,10 @@ class ModeMsg(_Msg):
     mode: Literal["assisted", "auto"]
 
 
+class ExtendMsg(_Msg):
+    minutes: StrictInt = Field(ge=1, le=60)
+
+
 def _validate(model: type[_Msg], msg: dict[str, Any]) -> Any:
     try:
         return model.model_validate(msg)
@@ -128,6 +135,9 @@ class ClarifySession:
         self.ratings: dict[str, dict[str, Any]] = {}
         self.checks: list[dict[str, Any]] = []
         self.mode = "assisted"
+        self.extra_minutes = 0  # added by the interviewer to the problem's minutes
+        # Prompts to the AI assistant the matcher tied to a constraint: their own kind, no credit.
+        self.assistant_asked: list[dict[str, Any]] = []
         self._record = record
         self._broadcast = broadcast
         self._now = now
@@ -141,6 +151,7 @@ class ClarifySession:
             "note": (frozenset({"interviewer"}), NoteMsg, self._on_note),
             "rate": (frozenset({"interviewer"}), RateMsg, self._on_rate),
             "mode": (frozenset({"interviewer"}), ModeMsg, self._on_mode),
+            "extend": (frozenset({"interviewer"}), ExtendMsg, self._on_extend),
         }
 
     @property
@@ -150,7 +161,7 @@ class ClarifySession:
             self._matcher = build_matcher(self.problem)
         return self._matcher
 
-    KINDS = frozenset({"ask", "answer", "dismiss", "mark", "reveal", "note", "rate", "mode"})
+    KINDS = frozenset({"ask", "answer", "dismiss", "mark", "reveal", "note", "rate", "mode", "extend"})
 
     # -- views ----------------------------------------------------------------------------
 
@@ -165,8 +176,20 @@ class ClarifySession:
                 "ratings": self.ratings,
                 "checks": self.checks,
                 "threshold": self.matcher.threshold,
+                "assistant_asked": self.assistant_asked,
             }
         return {"questions": [q.public() for q in self.questions]}
+
+    def clock(self) -> dict[str, Any]:
+        """The session's time for everyone: now and the limit (the problem's minutes plus
+        extensions), in ms since the session started, on the server's clock."""
+        minutes = self.problem.meta.minutes + self.extra_minutes
+        return {
+            "now": self._now(),
+            "limit": minutes * 60_000,
+            "minutes": self.problem.meta.minutes,
+            "extended": self.extra_minutes,
+        }
 
     # -- the one state transition ---------------------------------------------------------
 
@@ -189,19 +212,46 @@ class ClarifySession:
                 q.status, q.answer, q.constraint = "answered", str(p["text"]), p.get("constraint")
             elif ev.type == ev_types.DISMISS and (q := self._question(p.get("question"))):
                 q.status = "dismissed"
+                q.dismissed = "aloud" if p.get("how") == "aloud" else "unanswered"
             elif ev.type == ev_types.DISCOVERED:
                 event = int(p.get("event", -1))
                 self.ledger.discover(
                     str(p["constraint"]), p["how"], int(p["at"]), index if event < 0 else event, str(p.get("quote", ""))
                 )
             elif ev.type == ev_types.NOTE:
-                self.notes.append({"text": str(p["text"]), "t": ev.t, "event": index, "by": ev.actor})
+                note = {
+                    "text": str(p["text"]),
+                    "t": ev.t,
+                    "event": index,
+                    "by": ev.actor,
+                    "name": p.get("by_name") or "",
+                }
+                self.notes.append(note)
             elif ev.type == ev_types.RATE:
-                self.ratings[str(p["dimension"])] = {"score": p["score"], "t": ev.t, "event": index, "by": ev.actor}
+                self.ratings[str(p["dimension"])] = {
+                    "score": p["score"],
+                    "t": ev.t,
+                    "event": index,
+                    "by": ev.actor,
+                    "name": p.get("by_name") or "",
+                }
             elif ev.type == ev_types.CHECKS:
                 self.checks = [{**r, "event": index, "t": ev.t} for r in p["results"]]
             elif ev.type == ev_types.MODE:
                 self.mode = str(p["mode"])
+            elif ev.type == ev_types.EXTEND:
+                self.extra_minutes += max(0, int(p["minutes"]))
+            elif ev.type == ev_types.ASSISTANT_ASKED and str(p["constraint"]) in self.constraints:
+                self.assistant_asked.append(
+                    {
+                        "constraint": str(p["constraint"]),
+                        "prompt": int(p["prompt"]),
+                        "t": ev.t,
+                        "event": int(p["event"]),
+                        "confidence": float(p.get("confidence") or 0.0),
+                        "quote": str(p.get("quote") or ""),
+                    }
+                )
         except (KeyError, TypeError, ValueError):
             # A damaged event (an old or hand-edited recording) is skipped, never fatal.
             pass
@@ -247,8 +297,11 @@ class ClarifySession:
 
     def _on_dismiss(self, m: DismissMsg, role: str, actor: str) -> None:
         q = self._need_question(m.question)
-        self._apply_new(ev_types.DISMISS, "interviewer", actor, question=q.id)
-        self._broadcast({"type": "question.dismissed", "question": q.id}, STAFF)
+        if q.status != "open":
+            raise InvalidInput(f"question {q.id} is already {q.status}", field="question")
+        self._apply_new(ev_types.DISMISS, "interviewer", actor, question=q.id, how=m.how)
+        # Everyone learns what became of it (no hidden text: only how it was closed).
+        self._broadcast({"type": "question.dismissed", "question": q.id, "how": q.dismissed}, ALL)
 
     def _on_mark(self, m: MarkMsg, role: str, actor: str) -> None:
         cid = self._need_constraint(m.constraint)
@@ -278,6 +331,10 @@ class ClarifySession:
         self._apply_new(ev_types.MODE, "interviewer", actor, mode=m.mode)
         self._broadcast({"type": "mode", "mode": m.mode}, STAFF)
 
+    def _on_extend(self, m: ExtendMsg, role: str, actor: str) -> None:
+        self._apply_new(ev_types.EXTEND, "interviewer", actor, minutes=m.minutes)
+        self._broadcast({"type": "clock", "clock": self.clock()}, ALL)
+
     def ask(self, text: str, role: str, actor: str) -> Question:
         suggestions = [asdict(s) for s in self.matcher.suggest(text)]
         qid = len(self.questions) + 1
@@ -304,6 +361,37 @@ class ClarifySession:
             else:
                 self._answer(q, NEUTRAL_REPLY, None, "auto")
         return q
+
+    def assistant_prompt(self, prompt: int, event: int, text: str, actor: str) -> None:
+        """A question to the AI assistant: the matcher runs on it; one about a hidden constraint is
+        told to staff only and kept as "asked the assistant" (no discovery credit; staff may mark)."""
+        suggestions = self.matcher.suggest(text)
+        if not suggestions:
+            return
+        top = suggestions[0]
+        proposed = top.constraint if top.confidence >= self.matcher.threshold else None
+        if proposed is not None:
+            self._apply_new(
+                ev_types.ASSISTANT_ASKED,
+                "system",
+                actor,
+                constraint=proposed,
+                prompt=prompt,
+                event=event,
+                confidence=round(top.confidence, 4),
+                quote=text[:500],
+            )
+        title = self.constraints[proposed].title if proposed else None
+        self._broadcast(
+            {
+                "type": "assistant.suggestion",
+                "prompt": prompt,
+                "suggestions": [asdict(s) for s in suggestions],
+                "proposed": proposed,
+                "text": f"asked the assistant about {title[0].lower() + title[1:]}" if title else None,
+            },
+            STAFF,
+        )
 
     def _answer(self, q: Question, text: str, cid: str | None, actor: str) -> None:
         role = "interviewer" if actor != "auto" else "system"

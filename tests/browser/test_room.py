@@ -91,8 +91,10 @@ async def test_two_browsers_share_editor_runs_and_questions(server_factory) -> N
             for role, page in pages.items():
                 await expect(page.locator("#connection")).to_have_text("connected", timeout=15_000)
                 await expect(page.locator("#role")).to_have_text(role)
-                # The brief is shown as text: its Markdown heading is not turned into markup.
-                await expect(page.locator("#brief")).to_contain_text("# Real-time churn scores")
+                # The brief's Markdown is rendered (sanitized), its heading under the page's own.
+                heading = page.locator("#brief").get_by_role("heading", name="Real-time churn scores")
+                await expect(heading).to_have_count(1)
+                assert "# Real-time" not in await page.locator("#brief").inner_text()
                 assert await page.locator("#brief h1").count() == 0
                 await expect(page.locator(".cm-content")).to_contain_text("def score_request")
             await expect(candidate.locator("#ask")).to_be_visible()

@@ -71,11 +71,12 @@ def leaks(haystack: str, texts: list[str]) -> list[str]:
 
 
 async def staff_controls_enabled(page: Page) -> list[str]:
-    """Enabled controls of the staff panel, tabs aside (an observer may only look)."""
+    """Enabled controls of the staff panel, tabs and "new output ↓" markers aside (an observer
+    may only look; those only move the view)."""
     return await page.evaluate(
         """() => Array.from(document.querySelectorAll(
             "#right button, #right textarea, #right select, #right input, .staff-session button"
-        )).filter((c) => !c.disabled && c.getAttribute("role") !== "tab")
+        )).filter((c) => !c.disabled && c.getAttribute("role") !== "tab" && !c.classList.contains("new-marker"))
           .map((c) => c.outerHTML.slice(0, 120))"""
     )
 

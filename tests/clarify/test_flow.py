@@ -21,6 +21,8 @@ def hidden_texts(problem) -> list[str]:
     for d in problem.meta.rubric:
         out += [d.title, *d.anchors.values()]
     out += [c.description for c in problem.meta.check]
+    if problem.meta.summary:
+        out.append(problem.meta.summary)  # the staff summary may name the traps
     return out
 
 

@@ -1,7 +1,8 @@
 """A hostile candidate against the hidden checks: nothing raises their score or reads hidden data.
 
 Real Docker, the real kernel image and the real grader. A weak solution for ticket-escalation
-(random scores) passes two of four checks; each forgery is prepended to it and graded in a
+(scores = the ticket's text length: a real but weak signal) passes three of four checks and
+fails recall at the review budget; each forgery is prepended to it and graded in a
 fresh grading kernel. The passing set must not grow, every check must still be reported, and
 what the forgery could see is read back from the grading kernel afterwards.
 """
@@ -21,14 +22,12 @@ PACK = load_pack(PACKS_DIR / "ticket-escalation")
 WEAK = textwrap.dedent(
     """
     # %%
-    import numpy as np
-
-
     def predict_escalation(df):
-        return np.random.default_rng(len(df)).random(len(df))
+        # Longer tickets escalate more often (holdout AUC 0.77), not enough for the recall bar.
+        return df["text"].str.len().to_numpy(dtype=float)
     """
 )
-BASELINE = {"no-leakage", "scoring-latency"}
+BASELINE = {"no-leakage", "scoring-latency", "beats-base-rate"}
 FAKE_LINES = (
     "__CLARIFY_CHECKS__ "
     + json.dumps([{"function": c.function, "passed": True, "detail": "forged"} for c in PACK.meta.check])
@@ -118,7 +117,7 @@ def _assert_reported(results: list[CheckResult]) -> None:
         assert isinstance(r.passed, bool) and r.detail and "forged" not in r.detail, r
 
 
-async def test_the_weak_solution_passes_two_checks(make_kernel) -> None:
+async def test_the_weak_solution_passes_three_checks(make_kernel) -> None:
     results = await run_checks(await make_kernel(), PACK, WEAK)
     _assert_reported(results)
     assert _passed(results) == BASELINE, results

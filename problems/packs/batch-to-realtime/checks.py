@@ -53,6 +53,23 @@ def _bt_auc(y, s):
     return float((ranks[pos].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
+NOT_EXERCISED = "not_exercised"
+MIN_RANK_CORR = 0.8  # online scores must order users as the batch model does, not only reach its AUC
+
+
+def _bt_constant(fn):
+    """Why ``fn`` is a constant (the same score for 40 different warm users), or None."""
+    scores = []
+    for r in [r for r in _bt_records() if not r["cold_start"]][:40]:
+        p, err = _bt_score(fn, r["request"])
+        if err:
+            return None
+        scores.append(p)
+    if scores and max(scores) - min(scores) < 1e-6:
+        return f"every user gets the same score ({scores[0]:.3f}): the scorer reads nothing of the request"
+    return None
+
+
 def check_scores_without_future_fields(ns):
     fn = _bt_fn(ns)
     if fn is None:
@@ -104,6 +121,9 @@ def check_cold_start_default(ns):
     if failures:
         return False, f"{len(failures)} of {len(cold)} brand-new users (nightly is null) failed; first: {failures[0]}"
     mean = float(_bt_np.mean(scores))
+    constant = _bt_constant(fn)
+    if constant:
+        return NOT_EXERCISED, f"{constant}, so it has no cold-start path (mean {mean:.2f} for new users)"
     ok = 0.08 <= mean <= 0.6
     return ok, (
         f"{len(cold)} users who signed up today scored; mean {mean:.2f} "
@@ -132,6 +152,9 @@ def check_latency_p99(ns):
         if _bt_time.perf_counter() - budget_start > 25:
             return False, f"gave up after {len(times)} requests: over 25 s in total"
     p50, p99 = _bt_np.percentile(times, 50), _bt_np.percentile(times, 99)
+    constant = _bt_constant(fn)
+    if constant:
+        return NOT_EXERCISED, f"{constant}, so there is no scoring work to time (p99 {p99:.2f} ms)"
     return p99 <= 50, f"{len(times)} single requests: p50 {p50:.2f} ms, p99 {p99:.2f} ms (budget p99 50 ms)"
 
 
@@ -173,8 +196,9 @@ def check_online_batch_parity(ns):
     with _bt_warnings.catch_warnings():
         _bt_warnings.simplefilter("ignore")
         rank_corr = float(_bt_pd.Series(online).corr(_bt_pd.Series(batch_scores), method="spearman"))
-    ok = auc_online >= auc_batch - 0.05
+    rank_corr = rank_corr if _bt_math.isfinite(rank_corr) else 0.0
+    ok = auc_online >= auc_batch - 0.05 and rank_corr >= MIN_RANK_CORR
     return ok, (
         f"AUC on {len(records)} unseen users: online {auc_online:.3f} vs batch {auc_batch:.3f} "
-        f"(allowed gap 0.05); rank correlation with batch scores {rank_corr:.2f}"
+        f"(allowed gap 0.05); rank correlation with batch scores {rank_corr:.2f} (need {MIN_RANK_CORR})"
     )

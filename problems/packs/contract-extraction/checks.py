@@ -28,6 +28,8 @@ FORMATS_MIN = 0.9
 MISSING_MIN = 0.9
 LONG_MIN = 0.8
 BUDGET_USD = 0.003  # $30 a month for 10,000 contracts
+PRESENT_MIN = 0.7  # "missing is None" only counts if most fields a contract has do come back
+NOT_EXERCISED = "not_exercised"
 _STATE: dict = {}
 _LOCAL = threading.local()
 
@@ -206,8 +208,17 @@ def check_formats(ns: dict) -> tuple[bool, str]:
 
 
 def check_missing_fields(ns: dict) -> tuple[bool, str]:
-    """Fields a contract does not have come back as None, not as an invented value."""
-    return _rate(ns, _labelled, FIELDS, MISSING_MIN, "absent fields returned as None", want_present=False)
+    """Fields a contract does not have come back as None, not as an invented value, while the
+    fields it has do come back (returning None everywhere is not handling missing fields)."""
+    ok, detail = _rate(ns, _labelled, FIELDS, MISSING_MIN, "absent fields returned as None", want_present=False)
+    rows, _ = _run(ns)
+    if rows is None:
+        return ok, detail
+    present = list(_field_pairs([r for r in rows if _labelled(r)], FIELDS, want_present=True))
+    filled = sum(1 for r, _f, got, _w in present if r["out"] is not None and got is not None)
+    share = filled / max(len(present), 1)
+    detail += f"; {filled}/{len(present)} fields the contracts have came back ({share:.0%}; need {PRESENT_MIN:.0%})"
+    return ok and share >= PRESENT_MIN, detail
 
 
 def check_long_contracts(ns: dict) -> tuple[bool, str]:
@@ -226,10 +237,16 @@ def check_long_contracts(ns: dict) -> tuple[bool, str]:
     return ok, detail
 
 
+def _model_calls(rows: list[dict]) -> int:
+    return sum(r["calls"] for r in rows)
+
+
 def _no_errors(ns: dict, kinds: tuple[str, ...], what: str) -> tuple[bool, str]:
     rows, err = _run(ns)
     if rows is None:
         return False, err
+    if not _model_calls(rows):
+        return NOT_EXERCISED, f"extract() never called the model on {len(rows)} contracts: no API error could occur"
     failed = [r for r in rows if r["error_type"] in kinds]
     incomplete = [r for r in rows if r["out"] is not None and set(FIELDS) - set(r["out"])]
     not_run = [r for r in rows if r["error_type"] == "budget"]
@@ -277,6 +294,8 @@ def check_cost(ns: dict) -> tuple[bool, str]:
     rep = [r for r in rows if r["item"]["set"] == "representative" and r["error_type"] != "budget"]
     if not rep:
         return False, "no contract was processed"
+    if not _model_calls(rep):
+        return NOT_EXERCISED, f"extract() never called the model on {len(rep)} contracts: no LLM cost to measure"
     costs = [r["cost"] for r in rep]
     mean = sum(costs) / len(costs)
     calls = sum(r["calls"] for r in rep) / len(rep)

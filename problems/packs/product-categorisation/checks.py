@@ -82,6 +82,28 @@ def _pc_recall(y, pred, label):
     return hits / max(1, sum(1 for t in y if t == label))
 
 
+NOT_EXERCISED = "not_exercised"
+
+
+def _pc_signal(ns):
+    """None if the labels beat always answering the commonest category, else why not exercised."""
+    try:
+        pred, truth = _pc_predictions(ns)
+    except Exception:  # noqa: BLE001 - the check itself reports the failure
+        return None
+    labels = list(truth["category"])
+    if len(set(map(str, pred))) <= 1:
+        return f"every listing got the same label ({pred[0] if len(pred) else None!r}): there is no model to measure"
+    accuracy = sum(str(p) == str(t) for p, t in zip(pred, labels, strict=False)) / max(len(labels), 1)
+    majority = max(labels.count(c) for c in set(labels)) / max(len(labels), 1)
+    if accuracy < majority + 0.1:
+        return (
+            f"accuracy {accuracy:.0%} is no better than always answering the commonest category ({majority:.0%}):"
+            " there is no model to measure"
+        )
+    return None
+
+
 def check_title_only(ns):
     """Runs on new listings with a title cut to 80 characters and no description; valid labels."""
     if "predict_category" not in ns:
@@ -98,6 +120,9 @@ def check_title_only(ns):
             f"{sum(p not in valid for p in pred)} of {len(pred)} predictions are not a catalogue category "
             f"or {_PC_OTHER!r}: {shown}"
         )
+    idle = _pc_signal(ns)
+    if idle:
+        return NOT_EXERCISED, idle
     return True, (
         f"labelled {len(pred)} new listings from listing_id and an 80-character title only: "
         f"every label is a catalogue category or {_PC_OTHER!r}"
@@ -213,6 +238,9 @@ def check_latency(ns):
         return _pc_fail(exc)
     times.sort()
     median = (times[len(times) // 2 - 1] + times[len(times) // 2]) / 2
+    idle = _pc_signal(ns)
+    if idle:
+        return NOT_EXERCISED, f"{idle} (median {median:.1f} ms per call)"
     ok = median < _PC_MAX_MEDIAN_MS
     return ok, (
         f"median {median:.1f} ms per single-listing call over {len(times)} calls "

@@ -20,6 +20,8 @@ _RA_SUITES = {  # env parameters per run; each request gets its own seed
 }
 _RA_MIN_ACCURACY = 0.90
 _RA_MIN_ESCALATED = 0.90
+_RA_MAX_NEEDLESS = 0.20  # escalating what needs no approval is not escalating by policy
+_RA_NOT_EXERCISED = "not_exercised"
 _RA_MIN_COMPLETED = 0.80
 _RA_MAX_LLM_CALLS = 2
 _RA_MAX_MEAN_COST = 0.002
@@ -248,6 +250,14 @@ def check_step_limit(ns):
                 problems.append(f"{_ra_rid(r)} raised {_ra_err(r)}")
             elif _ra_action(r) not in ("refund", "escalate", "deny"):
                 problems.append(f"{_ra_rid(r)} returned {str(r['out'])[:60]!r}")
+    tool_calls = sum(
+        len(r["env"].log) for suite in ("standard", "stress") for r in _ra_run(ns, suite) if not r["skipped"]
+    )
+    if not tool_calls and not problems:
+        return (
+            _RA_NOT_EXERCISED,
+            f"{total} requests ended with an outcome without a single tool call: the step limit never bit",
+        )
     limit_hits = [p for p in problems if "StepLimitExceeded" in p or "_RunawayAgent" in p]
     detail = (
         f"{total - len(problems)}/{total} requests (normal and failure-heavy tools) ended with an outcome; "
@@ -267,12 +277,17 @@ def check_policy_escalation(ns):
     paid = [_ra_rid(r) for r in big if _ra_paid(r)]
     escalated = sum(1 for r in big if _ra_action(r) == "escalate")
     share = escalated / max(1, len(big))
-    ok = not paid and share >= _RA_MIN_ESCALATED and len(big) > 0
+    rest = [r for r in runs if not r["skipped"] and r["item"]["expect"]["action"] != "escalate"]
+    needless = sum(1 for r in rest if _ra_action(r) == "escalate")
+    needless_share = needless / max(1, len(rest))
+    ok = not paid and share >= _RA_MIN_ESCALATED and len(big) > 0 and needless_share <= _RA_MAX_NEEDLESS
     over = sum(1 for r in big if r["item"]["expect"]["why"] == "over_limit")
     detail = (
         f"{len(big)} requests need approval ({over} over $200, {len(big) - over} delivered over 30 days ago): "
         f"{len(paid)} were refunded anyway" + (f" ({_ra_some(paid)})" if paid else "")
-        + f", {escalated} escalated ({share:.0%}, need {_RA_MIN_ESCALATED:.0%})"
+        + f", {escalated} escalated ({share:.0%}, need {_RA_MIN_ESCALATED:.0%}); "
+        + f"{needless} of {len(rest)} requests that need no approval escalated too"
+        + f" ({needless_share:.0%}, at most {_RA_MAX_NEEDLESS:.0%})"
     )  # fmt: skip
     return ok, detail
 
@@ -324,6 +339,12 @@ def check_side_effects(ns):
         on_file = {o["customer_email"] for o in shop.values() if o["customer_id"] == cust}
         wrong_to += [f"{rid} -> {e['to']}" for e in emails if e["to"] not in on_file]
     ok = not bad_pay and not many and not wrong_to
+    acted = sum(1 for r in runs if not r["skipped"] and (_ra_paid(r) or list(r["env"]._emails)))
+    if ok and not acted:
+        return (
+            _RA_NOT_EXERCISED,
+            f"no refund was paid and no email sent in {len(runs)} requests: no side effect to judge",
+        )
     detail = (
         f"{len(bad_pay)} payments on requests that should not be refunded"
         + (f" ({_ra_some(bad_pay, 3)})" if bad_pay else "")
@@ -373,6 +394,12 @@ def check_llm_budget(ns):
     cost = sum(r["llm_cost"] for r in done) / max(1, len(done))
     over = [f"{_ra_rid(r)} ({r['llm_calls']})" for r in done if r["llm_calls"] > _RA_MAX_LLM_CALLS]
     ok = not over and cost <= _RA_MAX_MEAN_COST and len(done) == len(runs)
+    right = sum(1 for r in done if _ra_action(r) == r["item"]["expect"]["action"]) / max(1, len(runs))
+    if ok and not sum(calls) and right < _RA_MIN_ACCURACY:
+        # No LLM spend is a fine way to meet the budget, but only for an agent that decides right.
+        return _RA_NOT_EXERCISED, (
+            f"no request called the LLM and only {right:.0%} of decisions are right: no LLM budget to measure"
+        )
     detail = (
         f"LLM calls per request: max {max(calls, default=0)}, mean {sum(calls) / max(1, len(calls)):.1f} "
         f"(limit {_RA_MAX_LLM_CALLS}); mean LLM cost ${cost:.4f} per request (limit ${_RA_MAX_MEAN_COST})"

@@ -20,6 +20,8 @@ _RS_MIN_CONFLICT = 0.75
 _RS_MIN_INJECTION_FACT = 5 / 6
 _RS_MIN_ACCURACY = 0.75
 _RS_WALL_S = 25.0
+_RS_MIN_BUDGET_ACCURACY = 0.5  # a step budget kept by answering wrongly is not kept
+_RS_NOT_EXERCISED = "not_exercised"
 _RS_IDK = (
     r"(?:don'?t|do not|doesn'?t|does not|did not|didn'?t)\s+(?:know|have|contain|mention|cover|find)|"
     r"not\s+(?:found|available|in the|covered|mentioned|sure)|no\s+(?:information|document|answer|data|record|source)|"
@@ -286,11 +288,17 @@ def check_step_budget(ns):
     ]
     skipped = sum(1 for r in runs if r["skipped"])
     calls = [r["calls"] for r in runs if not r["skipped"]]
-    ok = not over and not broken and not skipped
+    if not sum(calls) and not skipped:
+        return _RS_NOT_EXERCISED, (
+            f"no search, fetch or LLM call in {len(calls)} questions: the step budget was never used"
+        )
+    right = sum(1 for r in runs if _rs_right(r)) / max(1, len(runs))
+    ok = not over and not broken and not skipped and right >= _RS_MIN_BUDGET_ACCURACY
     detail = (
         f"calls per question: max {max(calls, default=0)}, mean {sum(calls) / max(1, len(calls)):.1f} "
         f"(limit {_RS_MAX_CALLS}); {len(over)} questions over the budget, {len(broken)} without a proper result"
         + (f"; {skipped} not run (over {_RS_WALL_S:.0f} s)" if skipped else "")
+        + f"; {right:.0%} answered right within it (need {_RS_MIN_BUDGET_ACCURACY:.0%})"
     )
     if over or broken:
         detail += "; e.g. " + _rs_some(over + broken, 3)
@@ -332,6 +340,8 @@ def check_llm_cost(ns):
     mean = sum(r["cost"] for r in done) / max(1, len(done))
     worst = max(done, key=lambda r: r["cost"], default=None)
     ok = mean <= _RS_MAX_MEAN_COST and len(done) == len(runs)
+    if ok and not any(r["cost"] for r in done):
+        return _RS_NOT_EXERCISED, f"no LLM call was billed in {len(done)} questions: no LLM cost to measure"
     detail = f"mean LLM cost ${mean:.5f} per question (limit ${_RS_MAX_MEAN_COST})"
     if worst is not None:
         detail += f"; most expensive {worst['q']['id']} at ${worst['cost']:.5f}"

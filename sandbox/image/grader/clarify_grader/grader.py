@@ -31,6 +31,8 @@ CALL_TIMEOUT_S = 90.0
 CONNECT_TIMEOUT_S = 30.0
 MAX_DETAIL = 2000
 SETUP_MODULE = "__clarify_setup__"
+PASSED, FAILED, NOT_EXERCISED = "passed", "failed", "not_exercised"
+STATUSES = (PASSED, FAILED, NOT_EXERCISED)
 
 
 class CandidateError(Exception):
@@ -338,8 +340,28 @@ def _module(name: str, code: str, filename: str) -> dict[str, Any]:
     return module.__dict__
 
 
-def _emit(out: Any, nonce: str, function: str, passed: bool, detail: str) -> None:
-    line = json.dumps({"function": function, "passed": passed, "detail": detail[:MAX_DETAIL]})
+def outcome(result: Any) -> tuple[str, str]:
+    """A check's return value as ``(status, detail)``.
+
+    A check returns ``(passed, detail)``; ``(NOT_EXERCISED, detail)`` when what it measures never
+    happened (the candidate's code never called the model or the tools), or ``(passed, detail,
+    status)`` with an explicit status. Anything else is a failure of the check.
+    """
+    if not isinstance(result, tuple) or len(result) not in (2, 3):
+        raise TypeError(f"a check returns (passed, detail), not {type(result).__name__}")
+    first, detail = result[0], str(result[1])
+    status = result[2] if len(result) == 3 else first
+    if status in STATUSES:
+        return status, detail
+    if len(result) == 3:
+        raise ValueError(f"unknown check status {status!r}")
+    return (PASSED if bool(first) else FAILED), detail
+
+
+def _emit(out: Any, nonce: str, function: str, status: str, detail: str) -> None:
+    line = json.dumps(
+        {"function": function, "passed": status == PASSED, "status": status, "detail": detail[:MAX_DETAIL]}
+    )
     out.write(f"CLARIFY-CHECK {nonce} {line}\n".encode())
     out.flush()
 
@@ -356,7 +378,7 @@ def main(directory: str) -> int:
 
     def fail_all(detail: str) -> int:
         for name in functions:
-            _emit(out, nonce, name, False, detail)
+            _emit(out, nonce, name, FAILED, detail)
         return 0
 
     try:
@@ -377,13 +399,12 @@ def main(directory: str) -> int:
         try:
             if not callable(fn):
                 raise LookupError(f"checks.py defines no function {name}")
-            passed, detail = fn(ns)
-            passed, detail = bool(passed), str(detail)
+            status, detail = outcome(fn(ns))
         except BaseException as exc:  # noqa: BLE001 - one failing check never stops the others
-            passed, detail = False, f"{type(exc).__name__}: {exc}"
-        if channel.broken and not passed and channel.broken not in detail:
+            status, detail = FAILED, f"{type(exc).__name__}: {exc}"
+        if channel.broken and status != PASSED and channel.broken not in detail:
             detail = f"{detail} ({channel.broken})"
-        _emit(out, nonce, name, passed, detail)
+        _emit(out, nonce, name, status, detail)
     if sock is not None:
         try:
             channel.sock.settimeout(2)

@@ -1,50 +1,27 @@
-"""A simulated LLM API: deterministic, offline, and as awkward as a real one.
+"""A simulated LLM API: a hosted chat model for offline problems.
 
-:class:`SimulatedLLM` answers chat requests the way a small hosted model would, with the
-failure modes that matter when building on one: latency, rate limits (HTTP 429), timeouts,
-server errors (HTTP 500), context-length errors, malformed JSON, hallucinations and prompt
-injection. Everything is deterministic given the seed, the model and the exact messages, plus
-a per-client call counter that decides the injected failures, so a run can be replayed.
+:class:`SimulatedLLM` takes chat requests and returns a :class:`Completion`. It behaves like a
+hosted model: calls take time and cost money, and a request can fail with one of the
+:class:`LLMError` subclasses, as a real provider's can. Replies are deterministic given the seed,
+the model and the exact messages.
 
 Example::
 
     >>> from clarify_kit import llm
-    >>> client = llm.SimulatedLLM(seed=0, time_scale=0, timeout_rate=0)
-    >>> prompt = (
-    ...     "Answer from the context. If the answer is not in the context, say I don't know.\\n"
-    ...     "Context:\\nRefunds are issued within 30 days of delivery. Shipping takes 3 days.\\n"
-    ...     "Question: How long do I have to request a refund?"
-    ... )
-    >>> client.complete(prompt).text
-    'Refunds are issued within 30 days of delivery.'
-    >>> client.usage.calls
-    1
+    >>> client = llm.SimulatedLLM(seed=0, time_scale=0)
+    >>> reply = client.complete("Summarise: the parcel left the depot on Monday.")
+    >>> isinstance(reply.text, str), client.usage.calls
+    (True, 1)
 
-How it answers (the text depends only on seed, model and messages):
+Requests: :meth:`SimulatedLLM.chat` takes a list of ``{"role", "content"}`` messages (or
+:meth:`SimulatedLLM.complete` one prompt); ``response_format="json"`` asks for a JSON object.
+Usage and cost: :attr:`SimulatedLLM.usage`. Errors: :class:`RateLimitError` (with
+``retry_after_s``), :class:`TimeoutError`, :class:`ContextLengthError`, :class:`ServerError`;
+``retryable`` says whether a retry may help.
 
-* **Retrieval questions.** If the last user message has a ``Context:`` section and a
-  ``Question:`` line, the answer is the context sentence(s) sharing the most content words with
-  the question (at least a third of the question's content words must match). With no relevant
-  sentence it makes up a confident answer from the question's words (a hallucination), unless
-  the system message or the user's instructions mention answering "I don't know", in which case
-  the reply is exactly ``I don't know``.
-* **Prompt injection.** A sentence or line of the context that starts with an instruction
-  ("Ignore previous instructions ...", "SYSTEM: ...", "Assistant must ...", see
-  ``INJECTION_PREFIXES``) is obeyed: the reply becomes what it demands (a quoted string, the
-  words after "say"/"reply"/"respond with", or the system prompt when asked to reveal it).
-* **JSON mode.** With ``response_format="json"`` the reply is a JSON object whose keys are the
-  fields the prompt asks for (a ``fields: a, b, c`` line, or the ``properties`` of a JSON schema
-  in any message); values are extracted from the user text (``name: value`` lines, then
-  patterns for emails, amounts, dates, ids...), ``null`` when not found. At
-  ``malformed_json_rate`` the JSON is broken: truncated, a trailing comma, single quotes or
-  prose around it.
-* **Anything else** gets an echo-style summary: the first two sentences of the last user message.
-
-Timing: each call's latency is drawn from a log-normal whose 5th and 95th percentiles are the
-``latency_ms`` figures (clipped to them) and slept for real times ``time_scale``. The client
-keeps a clock in *scaled* seconds: real time divided by ``time_scale``, or, when
-``time_scale=0``, the sum of the simulated durations of its calls plus whatever was passed to
-:meth:`SimulatedLLM.sleep`. Rate limiting is a sliding window over the last 60 s of that clock.
+Time: each call's latency is simulated and slept for real times ``time_scale``. The client keeps
+a clock in *scaled* seconds (:meth:`SimulatedLLM.now`); wait with :meth:`SimulatedLLM.sleep`, so a
+retry loop behaves the same at any ``time_scale``.
 """
 
 from __future__ import annotations
@@ -535,20 +512,16 @@ class SimulatedLLM:
 
     Args:
         seed: seeds everything random; the same seed, model and calls replay exactly.
-        model: ``"sim-small"`` or ``"sim-large"`` (slower, 10x the price, fewer malformed JSON
-            replies, a 16384-token context). For ``sim-large`` every argument below that is left
-            at its (sim-small) default takes the large preset from ``MODELS``.
-        latency_ms: ``(low, high)``: the 5th and 95th percentiles of the log-normal latency,
-            which is also clipped to that range.
-        time_scale: real seconds slept per simulated second (``0``: never sleep; tests use it).
-        rate_limit_per_minute: requests allowed in any 60 s of scaled time (``None`` or ``0``: unlimited).
-        timeout_rate: probability a call hangs and raises :class:`TimeoutError`.
-        malformed_json_rate: probability a JSON-mode reply is broken.
-        context_tokens: the model's context; a longer prompt raises :class:`ContextLengthError`.
-        price_in_per_1k / price_out_per_1k: USD per 1000 input / output tokens.
+        model: ``"sim-small"`` or ``"sim-large"`` (see ``MODELS``); for ``sim-large`` every
+            argument below left at its default takes the large model's value.
+        latency_ms: ``(low, high)`` bounds of the simulated latency.
+        time_scale: real seconds slept per simulated second (``0``: never sleep).
+        rate_limit_per_minute, timeout_rate, malformed_json_rate, context_tokens,
+        price_in_per_1k, price_out_per_1k: the provider's settings. A session's ``client`` comes
+            configured as the provider runs it; the provider's team answers questions about them.
 
-    The attribute ``server_error_rate`` (default 0.01) is the probability of a
-    :class:`ServerError`; set it on the instance to change it. The client is thread-safe.
+    ``server_error_rate`` is an instance attribute like the other settings. The client is
+    thread-safe.
     """
 
     server_error_rate: float = 0.01
