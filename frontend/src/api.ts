@@ -7,22 +7,9 @@ export const SPECIALIZATIONS = ["llm", "ml", "mlops", "agentic"] as const;
 const ADMIN_KEY = "clarify.admin-token";
 const TOKENS_KEY = "clarify.session-tokens";
 
-export function byId<T extends HTMLElement>(id: string): T {
-  const node = document.getElementById(id);
-  if (!node) throw new Error(`the page lacks #${id}`);
-  return node as T;
-}
+import { el } from "./dom";
 
-export function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  cls?: string,
-  text?: string,
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (cls) node.className = cls;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
+export { byId, el } from "./dom";
 
 /** m:ss (or h:mm:ss) of a duration in ms. */
 export function clock(ms: number): string {

@@ -3,6 +3,7 @@
 // an output contains may load a resource from the network.
 
 import DOMPurify from "dompurify";
+import { el } from "./dom";
 
 export type Output =
   | { kind: "stream"; name: "stdout" | "stderr"; text: string }
@@ -76,13 +77,6 @@ const ANSI = /\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(\u0007|\u001b
 
 export function stripAnsi(text: string): string {
   return text.replace(ANSI, "");
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (cls) node.className = cls;
-  if (text !== undefined) node.textContent = text;
-  return node;
 }
 
 function asText(value: unknown): string {

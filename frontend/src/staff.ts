@@ -4,6 +4,7 @@
 // Observers see all of it with every control disabled (the server refuses their messages too).
 
 import { cookieHeaders } from "./api";
+import { byId, el } from "./dom";
 
 export interface StaffHost {
   role: string;
@@ -75,20 +76,6 @@ const HOW_LABELS: Record<string, string> = {
   check: "found by a check",
 };
 
-type Attrs = Record<string, string>;
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  className = "",
-  text: string | null = null,
-  attrs: Attrs = {},
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== null) node.textContent = text;
-  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
-  return node;
-}
 
 export function clock(ms: number | null | undefined): string {
   if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0) return "--:--";
@@ -100,11 +87,6 @@ function percent(x: number): string {
   return `${Math.round(x * 100)}%`;
 }
 
-function byId<T extends HTMLElement>(id: string): T {
-  const node = document.getElementById(id);
-  if (!node) throw new Error(`room.html lacks #${id}`);
-  return node as T;
-}
 
 export class StaffPanel {
   private readonly host: StaffHost;
