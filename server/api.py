@@ -23,6 +23,7 @@ from server.lifecycle import Actor, exports_dir
 from server.replay_stream import recording_response
 from server.runs import outputs_from_events, runs_from_events
 from server.scorecard import comparison, render_comparison_html, render_html, session_scorecard
+from server.sessions import now_ms
 from server.web import html_response
 from server.webhooks import SESSION_CREATED
 
@@ -42,6 +43,8 @@ class CreateSession(BaseModel):
         default_factory=dict, max_length=10
     )
     candidate_email: str = Field("", max_length=320)
+    # When the interview is planned (ms since the epoch); the staff home lists it as upcoming.
+    scheduled_at: int | None = Field(None, ge=0, le=4_102_444_800_000)
 
 
 class CandidateLink(BaseModel):
@@ -201,8 +204,9 @@ async def list_problems(request: Request) -> JSONResponse:
 async def list_sessions(request: Request) -> JSONResponse:
     """Staff: the most recent sessions, newest first (summaries only: tokens are shown once).
 
-    ``view=mine`` (sessions I host), ``view=live``, ``view=awaiting`` (sessions I host that
-    ended without my rating on every rubric dimension); ``q`` searches candidate and problem."""
+    ``view=mine`` (sessions I host), ``view=live``, ``view=upcoming`` (scheduled, the candidate
+    not yet joined; soonest first), ``view=awaiting`` (sessions I host that ended without my
+    rating on every rubric dimension); ``q`` searches candidate and problem."""
     principal = await require_team(request, "sessions.list")
     state = request.state.clarify
     view = request.query_params.get("view", "")
@@ -213,6 +217,8 @@ async def list_sessions(request: Request) -> JSONResponse:
             continue
         if view == "live" and info.ended:
             continue
+        if view == "upcoming" and not info.upcoming(now_ms()):
+            continue
         if query:
             problem = state.problems.get(info.problem)
             haystack = " ".join([info.candidate, info.problem, problem.meta.title if problem else ""]).lower()
@@ -221,6 +227,8 @@ async def list_sessions(request: Request) -> JSONResponse:
         if view == "awaiting" and not await _awaits_rating(state, info, principal.actor):
             continue
         out.append(info.to_json())
+    if view == "upcoming":
+        out.sort(key=lambda s: s["scheduled_ms"])
     return JSONResponse(out)
 
 
@@ -259,6 +267,7 @@ async def create_session(request: Request) -> JSONResponse:
         external_ids=body.external_ids,
         candidate_email=body.candidate_email.strip(),
         base_url=str(request.base_url),
+        scheduled_ms=body.scheduled_at,
     )
     rt = await state.runtimes.get(info)
     rt.name_actor(principal.actor, principal.name)

@@ -56,6 +56,7 @@ class SessionInfo:
     candidate_email: str = ""
     legal_hold: bool = False
     started_ms: int | None = None  # the candidate's first join
+    scheduled_ms: int | None = None  # when the interview is planned (epoch ms), if scheduled
 
     @classmethod
     def from_hash(cls, h: dict[bytes, bytes]) -> SessionInfo:
@@ -75,6 +76,7 @@ class SessionInfo:
             candidate_email=d.get("candidate_email", ""),
             legal_hold=d.get("legal_hold") == "1",
             started_ms=int(d["started_ms"]) if d.get("started_ms") else None,
+            scheduled_ms=int(d["scheduled_ms"]) if d.get("scheduled_ms") else None,
         )
 
     @property
@@ -95,7 +97,18 @@ class SessionInfo:
             "host_name": self.host_name or None,
             "candidate_link": {"expires_ms": self.candidate_expires_ms},
             "legal_hold": self.legal_hold,
+            "scheduled_ms": self.scheduled_ms,
+            "started_ms": self.started_ms,
         }
+
+    def upcoming(self, now: int) -> bool:
+        """Scheduled for later (or within the last hour) and the candidate has not joined yet."""
+        return (
+            self.scheduled_ms is not None
+            and not self.ended
+            and self.started_ms is None
+            and self.scheduled_ms >= now - 3_600_000
+        )
 
     def staff_json(self) -> dict[str, Any]:
         """:meth:`to_json` plus what only staff see: the ATS ids and the candidate's email."""
@@ -120,6 +133,7 @@ class SessionStore:
         external_ids: dict[str, str] | None = None,
         candidate_email: str = "",
         base_url: str = "",
+        scheduled_ms: int | None = None,
     ) -> tuple[SessionInfo, dict[str, str]]:
         """A new live session and its role tokens (shown once). ``candidate_valid_s`` bounds
         the candidate link's validity; without it the link lasts until the session ends."""
@@ -139,6 +153,7 @@ class SessionStore:
             "external_ids": json.dumps(external_ids or {}, separators=(",", ":")),
             "candidate_email": candidate_email,
             "base_url": base_url,
+            "scheduled_ms": str(scheduled_ms or ""),
             **{f"tok:{role}": _hash(tok) for role, tok in tokens.items()},
         }
         pipe = self.redis.pipeline()

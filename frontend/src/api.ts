@@ -181,6 +181,7 @@ export interface SessionSummary {
   host?: string | null;
   host_name?: string | null;
   candidate_link?: { expires_ms: number | null };
+  scheduled_ms?: number | null;
 }
 
 export interface CreatedSession extends SessionSummary {

@@ -46,6 +46,7 @@ const ui = {
   create: byId<HTMLFormElement>("create"),
   problem: byId<HTMLSelectElement>("problem"),
   candidate: byId<HTMLInputElement>("candidate"),
+  scheduled: byId<HTMLInputElement>("scheduled"),
   createError: byId("create-error"),
   created: byId("created"),
   createdTitle: byId("created-title"),
@@ -359,9 +360,16 @@ ui.create.addEventListener("submit", async (ev) => {
   if (submit) submit.disabled = true;
   showError(ui.createError, null);
   try {
-    const session = await postJson<CreatedSession>("/api/sessions", token, { problem: ui.problem.value, candidate });
+    // datetime-local is the interviewer's local time; the server keeps ms since the epoch.
+    const scheduledAt = ui.scheduled.value ? new Date(ui.scheduled.value).getTime() : null;
+    const session = await postJson<CreatedSession>("/api/sessions", token, {
+      problem: ui.problem.value,
+      candidate,
+      ...(scheduledAt !== null && Number.isFinite(scheduledAt) ? { scheduled_at: scheduledAt } : {}),
+    });
     showCreated(session);
     ui.candidate.value = "";
+    ui.scheduled.value = "";
     await loadSessions();
     ui.createdLinks.querySelector<HTMLButtonElement>("button")?.focus();
   } catch (err) {
@@ -434,7 +442,7 @@ function sessionRow(s: SessionSummary, kept: Record<string, string> | undefined)
     el("td", "who", s.candidate),
     el("td", undefined, problem ? problem.title : (s.problem ?? "—")),
     el("td", "host", s.host_name || (s.host ? s.host : "—")),
-    el("td", undefined, when(s.created_ms)),
+    el("td", undefined, s.scheduled_ms ? `scheduled ${when(s.scheduled_ms)}` : when(s.created_ms)),
     statusCell,
     open,
     manage,
