@@ -244,7 +244,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CLARIFY_SANDBOX__SERVER_ID", raising=False)
 
 
-def test_kernel_dir_and_server_id_default_to_the_data_directory(scratch: Path, clean_env: None) -> None:
+def test_kernel_dir_and_server_id_default_to_the_data_directory(
+    scratch: Path, clean_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = Settings(data_dir=scratch / "data").sandbox_config()
     digest = hashlib.sha256(str((scratch / "data").resolve()).encode()).hexdigest()[:12]
     assert config.kernel_dir == (scratch / "data").resolve() / "kernels"
@@ -252,7 +254,7 @@ def test_kernel_dir_and_server_id_default_to_the_data_directory(scratch: Path, c
     other = Settings(data_dir=scratch / "other").sandbox_config()
     assert other.server_id != config.server_id and other.kernel_dir != config.kernel_dir
     # Relative and absolute spellings of one directory are one server.
-    os.chdir(scratch)
+    monkeypatch.chdir(scratch)  # restored afterwards: a deleted cwd breaks every later subprocess
     assert Settings(data_dir=Path("data")).sandbox_config().server_id == config.server_id
 
 

@@ -53,6 +53,7 @@ class IdentityProvider:
         }
         self.proc = subprocess.Popen(
             ["node", str(PROVIDER), json.dumps(config)],
+            cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -61,6 +62,7 @@ class IdentityProvider:
         deadline = time.monotonic() + 30
         line = self.proc.stdout.readline()
         if not line.startswith("ready ") or time.monotonic() > deadline:
+            self.stop()  # never leave a half-started provider (or its pipe) behind
             raise RuntimeError(f"the OpenID provider did not start: {line!r}")
 
     def stop(self) -> None:
