@@ -103,6 +103,9 @@ else
   log "redis-server installed"
 fi
 
+# --- Fonts for the scorecard PDF (Unicode names and quotes) ----------------------
+apt_install fonts-dejavu-core
+
 # --- Test tools: a browser and docker compose ------------------------------------
 if [ "$FOR_TESTS" -eq 1 ]; then
   if [ -x /usr/bin/chromium ]; then

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, ValidationError
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
@@ -453,15 +454,42 @@ async def _card(request: Request, info: Any) -> dict[str, Any]:
         raise NotFoundError("this session has no problem, so it has no scorecard")
     await state.recorder.flush(timeout=2.0)
     events = await state.recorder.read(info.id)
-    return session_scorecard(problem, events, info.to_json())
+    # Replaying a long recording (document, assistant code share, typing pace) takes up to
+    # seconds: off the event loop, so the live rooms on this server do not wait for it.
+    return await run_in_threadpool(session_scorecard, problem, events, info.to_json())
 
 
 async def scorecard(request: Request) -> Response:
-    """Staff/reviewer: the scorecard as JSON, or a readable page with ``Accept: text/html``."""
+    """Staff/reviewer: the scorecard as JSON, a readable page (``Accept: text/html``) or a PDF
+    file (``/scorecard.pdf``, ``?format=pdf`` or ``Accept: application/pdf``)."""
     info, _ = await session_role(request, REPLAY_ROLES)
+    fmt = request.query_params.get("format")
+    if fmt is not None and fmt not in ("json", "html", "pdf"):
+        raise InvalidInput("format: must be json, html or pdf", field="format")
     card = await _card(request, info)
-    if "text/html" in request.headers.get("accept", ""):
-        return html_response(render_html(card))
+    accept = request.headers.get("accept", "")
+    if fmt is None:
+        if request.url.path.endswith(".pdf") or "application/pdf" in accept:
+            fmt = "pdf"
+        else:
+            fmt = "html" if "text/html" in accept else "json"
+    if fmt == "pdf":
+        # fpdf2 is loaded only when a PDF is asked for; drawing is CPU work, kept off the loop.
+        from server.scorecard_pdf import pdf_filename, render_pdf
+
+        body = await run_in_threadpool(render_pdf, card)
+        return Response(
+            body,
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": f'attachment; filename="{pdf_filename(card)}"',
+                "Cache-Control": "no-cache",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+    if fmt == "html":
+        # A page opened from a role link (?token=) links to the replay and the PDF the same way.
+        return html_response(render_html(card, link_token=request.query_params.get("token")))
     return JSONResponse(card)
 
 

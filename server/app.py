@@ -22,7 +22,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from problems import PACKS_DIR, Problem, load_packs
 from sandbox import DockerLauncher, KernelPool
-from server import api, web, webhooks_api, ws
+from server import api, examples_api, review_api, transcripts_api, web, webhooks_api, ws
 from server.audit import AuditLog
 from server.auth import endpoints as auth_endpoints
 from server.auth import oidc
@@ -167,6 +167,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             problems, issues = load_packs(settings.problems_dir or PACKS_DIR)
             for issue in issues:
                 log.error("problem pack not loaded: %s", issue)
+            await examples_api.preload(client, problems)  # learnt examples, before any matcher
             store = SessionStore(client, candidate_grace_ms=settings.candidate_link_grace_minutes * 60_000)
             limits = Limits(
                 max_queued_runs=settings.max_queued_runs,
@@ -235,6 +236,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/sessions/{session_id}/export", api.export_session, methods=["GET"]),
         Route("/api/erasures", api.create_erasure, methods=["POST"]),
         *webhooks_api.routes(),
+        *transcripts_api.routes(),
+        *review_api.routes(),
+        *examples_api.routes(),
         Route("/api/sessions/{session_id}/end", api.end_session, methods=["POST"]),
         Route("/api/sessions/{session_id}/candidate-link", api.reissue_candidate_link, methods=["POST"]),
         Route("/api/sessions/{session_id}/candidate-link", api.revoke_candidate_link, methods=["DELETE"]),
@@ -242,6 +246,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/sessions/{session_id}/runs/{run_id:int}", api.run_outputs),
         Route("/api/sessions/{session_id}/document", api.document),
         Route("/api/sessions/{session_id}/scorecard", api.scorecard),
+        Route("/api/sessions/{session_id}/scorecard.pdf", api.scorecard),
         *oidc.routes(login_secret, login_timeout_s=settings.oidc.login_timeout_s, https_only=https),
         *auth_endpoints.routes(),
         WebSocketRoute("/ws/doc/{session_id}", ws.doc_endpoint),

@@ -30,6 +30,7 @@ from server.assistant_provider import Failure, Provider, Usage, build_messages, 
 from server.audience import ALL, Audience
 from server.errors import InvalidInput
 from server.events import Event
+from server.process_signals import DocAttribution
 
 if TYPE_CHECKING:
     from server.runtime import SessionRuntime
@@ -108,6 +109,7 @@ class SessionAssistant:
         brief: str = "",
         code: Callable[[], str] = lambda: "",
         on_prompt: OnPrompt | None = None,
+        attribute: bool = True,
     ) -> None:
         self.enabled = False
         self.model: str | None = None
@@ -124,6 +126,9 @@ class SessionAssistant:
         self._provider: Provider | None = None
         self._answering: Turn | None = None
         self._scope: anyio.CancelScope | None = None
+        # Which characters of the editor came from an assistant insert (for the scorecard's
+        # share of final code). A live session does not need it and skips the cost.
+        self.attribution: DocAttribution | None = DocAttribution() if attribute else None
 
     @classmethod
     def for_runtime(cls, rt: SessionRuntime, events: Iterable[Event]) -> SessionAssistant:
@@ -135,6 +140,7 @@ class SessionAssistant:
             brief=rt.problem.brief if rt.problem is not None else "",
             code=lambda: str(rt.room.text),
             on_prompt=rt.clarify.assistant_prompt if rt.clarify is not None else None,
+            attribute=False,
         )
         assistant.replay(events)
         return assistant
@@ -157,6 +163,9 @@ class SessionAssistant:
     def apply(self, index: int, ev: Event) -> None:
         """Apply one recorded event (live right after recording it, or in replay)."""
         p = ev.payload
+        if self.attribution is not None and ev.type in (E.DOC_UPDATE, E.DOC_CHECKPOINT, E.PROCESS_SIGNAL):
+            self.attribution.apply(index, ev)
+            return
         try:
             if ev.type == E.ASSISTANT_CONFIG:
                 self.enabled = bool(p["enabled"])
@@ -363,8 +372,20 @@ class SessionAssistant:
 
 
 def summary(assistant: SessionAssistant, asked: list[dict[str, Any]]) -> dict[str, Any]:
-    """The scorecard's facts about the assistant: questions, tokens, cost, constraints asked of it."""
+    """The scorecard's facts about the assistant: questions, tokens, cost, constraints asked of it,
+    and how much of the final code came from it.
+
+    ``final_code_share`` is exact CRDT attribution, not a text match: the characters of the final
+    editor text that were inserted by the Yjs update an ``insert`` signal points at, followed
+    through every later edit (see :class:`server.process_signals.DocAttribution`). It is None when
+    the candidate never inserted assistant code (or the assistant was built without attribution).
+    """
     turns = assistant.turns
+    share = (
+        assistant.attribution.share()
+        if assistant.attribution is not None
+        else {"final_code_share": None, "final_code_chars_from_assistant": 0, "final_code_chars": None}
+    )
     costs = [t.cost for t in turns if isinstance(t.cost, int | float)]
     return {
         "enabled": assistant.enabled or bool(turns),
@@ -376,4 +397,5 @@ def summary(assistant: SessionAssistant, asked: list[dict[str, Any]]) -> dict[st
         "models": sorted({t.model for t in turns if t.model}),
         "constraints_asked": asked,
         "turns": [{"id": t.id, "t": t.t, "event": t.event, "prompt": t.prompt, "status": t.status} for t in turns],
+        **share,
     }

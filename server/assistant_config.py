@@ -7,7 +7,7 @@ llama.cpp's server, Ollama, or ``clarify assistant-sim``).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
@@ -28,6 +28,9 @@ class AssistantSettings(BaseModel):
     token_budget: int = Field(20_000, ge=0, description="Tokens (prompt + reply) a session may spend by default.")
     timeout_s: float = Field(30.0, gt=0, description="Provider timeout (connect, and between streamed chunks).")
     max_reply_tokens: int = Field(1024, ge=1, description="Largest reply the provider is asked for.")
+    token_param: Literal["max_tokens", "max_completion_tokens"] = Field(
+        "max_tokens", description="Request field for the reply limit (newer OpenAI models want max_completion_tokens)."
+    )
     max_prompt_chars: int = Field(4000, ge=1, description="Longest question a candidate may ask.")
     max_code_chars: int = Field(20_000, ge=0, description="Editor text sent as context (the rest is cut).")
     history_turns: int = Field(8, ge=0, description="Earlier questions and replies sent as context.")

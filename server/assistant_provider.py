@@ -126,6 +126,10 @@ class Provider:
     async def stream(self, model: str, messages: list[dict[str, str]], max_tokens: int) -> AsyncIterator[str | Usage]:
         """Yield the reply's text as it arrives, then its :class:`Usage` if the provider sends one.
 
+        The reply limit goes in the field the settings name (``token_param``): older servers
+        and most self-hosted ones read ``max_tokens``; newer OpenAI models refuse it and want
+        ``max_completion_tokens``.
+
         Raises :class:`Failure`: before the first chunk (rate limit, timeout, status error,
         unreachable) or after it (the stream was cut, stalled or ended without finishing).
         """
@@ -135,7 +139,7 @@ class Provider:
                 messages=messages,  # type: ignore[arg-type]
                 stream=True,
                 stream_options={"include_usage": True},
-                max_tokens=max_tokens,
+                **{self.settings.token_param: max_tokens},  # type: ignore[arg-type]
             )
         except openai.APIStatusError as exc:
             raise _status_failure(exc) from None

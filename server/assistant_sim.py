@@ -10,7 +10,9 @@ Test controls, by model name or by the ``x-sim-behaviour`` header:
 - ``sim-timeout``: never answers (until the client gives up);
 - ``sim-fail-midstream``: streams a few tokens, then cuts the connection;
 - ``sim-error``: 500 with an OpenAI-shaped error body;
-- ``sim-slow``: streams one token every 200 ms.
+- ``sim-slow``: streams one token every 200 ms;
+- ``sim-new``: answers like ``sim-1`` but, as newer OpenAI models do, refuses a request that
+  sets ``max_tokens`` (400: use ``max_completion_tokens``).
 
 Every request body it receives is kept (the newest 1000) and listed by ``GET /_requests``, so a
 test can assert what a client did, and did not, send; ``DELETE /_requests`` clears the list.
@@ -31,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-MODELS = ("sim-1", "sim-2", "sim-429", "sim-timeout", "sim-fail-midstream", "sim-error", "sim-slow")
+MODELS = ("sim-1", "sim-2", "sim-429", "sim-timeout", "sim-fail-midstream", "sim-error", "sim-slow", "sim-new")
 BEHAVIOURS = {"sim-429": "429", "sim-timeout": "timeout", "sim-fail-midstream": "midstream", "sim-error": "error"}
 MAX_KEPT = 1000
 HANG_LIMIT_S = 600.0
@@ -101,6 +103,13 @@ def create_app(delay_s: float = 0.005, retry_after_s: int = 7) -> Starlette:
             return _error(429, "rate limited (simulated)", "rate_limit_exceeded", {"retry-after": str(retry_after_s)})
         if behaviour == "error":
             return _error(500, "the model crashed (simulated)", "server_error")
+        if model == "sim-new" and "max_tokens" in body:
+            return _error(
+                400,
+                "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                "Use 'max_completion_tokens' instead.",
+                "invalid_request_error",
+            )
         if behaviour == "timeout":
             with anyio.move_on_after(HANG_LIMIT_S):
                 while not await request.is_disconnected():

@@ -51,6 +51,8 @@ ACTIONS = frozenset(
         "webhook.update",
         "webhook.delete",
         "webhook.redeliver",
+        "example.review",
+        "discovery.overturn",
     }
 )
 

@@ -1,10 +1,12 @@
-"""The ``clarify`` command: serve, sandbox build."""
+"""The ``clarify`` command: serve, sandbox build, problem packs (check, list, examples, learn)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
+from typing import Any
 
 from server.settings import Settings, describe_settings
 
@@ -124,6 +126,170 @@ def _problems_list(args: argparse.Namespace) -> int:
     return 1 if issues else 0
 
 
+def _fetch_examples(problem: str, status: str | None, url: str | None) -> tuple[str | None, str]:
+    """A problem's examples as JSON lines from the running server (admin token), or an error."""
+    import httpx
+
+    from server.app import load_admin_token
+
+    settings = Settings()
+    token, _ = load_admin_token(settings)
+    base = url or f"http://{settings.host}:{settings.port}"
+    try:
+        r = httpx.get(
+            f"{base}/api/problems/{problem}/examples",
+            params={"status": status} if status else None,
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/x-ndjson"},
+            timeout=60,
+        )
+    except httpx.HTTPError as exc:
+        return None, f"cannot reach the server at {base}: {exc}"
+    if r.status_code != 200:
+        return None, f"{r.status_code} {r.text}"
+    return r.text, ""
+
+
+def _read_examples(text: str, source: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """Examples from JSON lines; each line that is not one is an error naming its number."""
+    found: list[dict[str, Any]] = []
+    errors: list[str] = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError as exc:
+            errors.append(f"{source}:{n}: not JSON ({exc})")
+            continue
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+            errors.append(f"{source}:{n}: not an example (an object with 'text')")
+            continue
+        found.append(item)
+    return found, errors
+
+
+def _problems_examples(args: argparse.Namespace) -> int:
+    text, error = _fetch_examples(args.problem, args.status, args.url)
+    if text is None:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if args.export:
+        with open(args.export, "w", encoding="utf-8") as f:
+            f.write(text)
+    examples, _ = _read_examples(text, "server")
+    if args.export:
+        print(f"wrote {len(examples)} examples of {args.problem} to {args.export}")
+        return 0
+    for e in examples:
+        about = e.get("constraint") or "(nothing hidden)"
+        print(f"{e.get('id', ''):16} {e.get('status', ''):8} {e.get('kind', ''):7} {about:24} {e['text']}")
+    print(f"{len(examples)} examples")
+    return 0
+
+
+def _toml_string(text: str) -> str:
+    # A JSON string is a TOML basic string, but for DEL, which TOML wants escaped.
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def learnt_questions(examples: list[dict[str, Any]], problem: Any) -> tuple[list[dict[str, Any]], list[str]]:
+    """The accepted examples of ``problem`` not yet among its labelled questions, each once,
+    and why the others were left out."""
+    ids = {c.id for c in problem.meta.constraint}
+    have = {_norm(q.text) for q in problem.questions}
+    add: list[dict[str, Any]] = []
+    skipped: list[str] = []
+    for e in examples:
+        text, cid = " ".join(str(e["text"]).split()), e.get("constraint") or ""
+        label = f"example {e.get('id', '?')}"
+        if e.get("problem", problem.id) != problem.id:
+            skipped.append(f"{label}: of problem {e.get('problem')!r}, not {problem.id}")
+        elif e.get("status") != "accepted":
+            skipped.append(f"{label}: {e.get('status') or 'not reviewed'}, not accepted")
+        elif not isinstance(cid, str) or (cid and cid not in ids):
+            skipped.append(f"{label}: {cid!r} is not a constraint of {problem.id}")
+        elif len(text) < 3:
+            skipped.append(f"{label}: text too short")
+        elif _norm(text) in have:
+            skipped.append(f"{label}: already in questions.toml")
+        else:
+            have.add(_norm(text))
+            add.append({"id": e.get("id", ""), "text": text, "constraint": cid})
+    return add, skipped
+
+
+def _problems_learn(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from problems import PACKS_DIR, PackError, load_pack, load_packs
+
+    packs = Path(args.packs) if args.packs else (Settings().problems_dir or PACKS_DIR)
+    path = packs / args.problem
+    try:
+        if not (path / "problem.toml").exists():
+            found, _ = load_packs(packs)
+            if args.problem not in found:
+                print(f"error: no problem {args.problem!r} in {packs}", file=sys.stderr)
+                return 1
+            path = found[args.problem].path
+        problem = load_pack(path)
+    except PackError as exc:
+        for issue in exc.issues:
+            print(f"error: {issue}", file=sys.stderr)
+        return 1
+    if args.source:
+        try:
+            text, source = Path(args.source).read_text(encoding="utf-8"), args.source
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"error: cannot read {args.source}: {exc}", file=sys.stderr)
+            return 1
+    else:
+        fetched, error = _fetch_examples(args.problem, "accepted", args.url)
+        if fetched is None:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        text, source = fetched, "server"
+    examples, errors = _read_examples(text, source)
+    for error in errors:
+        print(f"error: {error}", file=sys.stderr)
+    if errors:
+        return 1
+    add, skipped = learnt_questions(examples, problem)
+    for reason in skipped:
+        print(f"skipped {reason}")
+    target = path / "questions.toml"
+    verb = "added" if args.write else "would add"
+    for q in add:
+        print(f"{verb}: [{q['constraint'] or 'nothing hidden'}] {q['text']}")
+    if not add:
+        print(f"nothing to add to {target}")
+        return 0
+    if not args.write:
+        print(f"{len(add)} questions would be added to {target}; run again with --write to add them")
+        return 0
+    before = target.read_text(encoding="utf-8")
+    entries = "".join(
+        f"\n# learnt from the interviewers (example {q['id']})\n[[question]]\n"
+        f"text = {_toml_string(q['text'])}\nconstraint = {_toml_string(q['constraint'])}\n"
+        for q in add
+    )
+    target.write_text(before + ("" if before.endswith("\n") or not before else "\n") + entries, encoding="utf-8")
+    try:
+        load_pack(path)
+    except PackError as exc:
+        target.write_text(before, encoding="utf-8")
+        for issue in exc.issues:
+            print(f"error: {issue}", file=sys.stderr)
+        print(f"error: {target} would not load with them; left unchanged", file=sys.stderr)
+        return 1
+    print(f"{len(add)} questions added to {target}; the pack still loads")
+    return 0
+
+
 def _assistant_sim(args: argparse.Namespace) -> int:
     from server.assistant_sim import serve
 
@@ -159,6 +325,25 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("path", nargs="?", default=None, help="default: CLARIFY_PROBLEMS_DIR or the shipped packs")
     check.set_defaults(func=_problems_check)
     problems.add_parser("list", help="list the packs").set_defaults(func=_problems_list)
+    examples = problems.add_parser(
+        "examples", help="the labelled examples the interviewers' judgements made (from a running server)"
+    )
+    examples.add_argument("problem", help="problem id")
+    examples.add_argument("--status", choices=("pending", "accepted", "rejected"), default=None, help="only these")
+    examples.add_argument("--export", default=None, metavar="FILE", help="write them to FILE as JSON lines")
+    examples.add_argument("--url", default=None, help="server URL (default http://CLARIFY_HOST:CLARIFY_PORT)")
+    examples.set_defaults(func=_problems_examples)
+    learn = problems.add_parser(
+        "learn", help="add accepted examples to the pack's questions.toml (a dry run unless --write)"
+    )
+    learn.add_argument("problem", help="problem id")
+    learn.add_argument(
+        "--from", dest="source", default=None, metavar="FILE", help="a JSON-lines export (default: ask the server)"
+    )
+    learn.add_argument("--write", action="store_true", help="write them (default: print what would be added)")
+    learn.add_argument("--packs", default=None, help="folder of packs (default: CLARIFY_PROBLEMS_DIR or the shipped)")
+    learn.add_argument("--url", default=None, help="server URL, without --from")
+    learn.set_defaults(func=_problems_learn)
 
     recording = sub.add_parser("recording", help="session recordings").add_subparsers(dest="rec_command", required=True)
     imp = recording.add_parser("import", help="load a JSON-lines recording (from /recording) into a running server")

@@ -169,7 +169,7 @@ class Dismiss(_Payload):
 
 class Discovered(_Payload):
     constraint: StrictStr
-    how: Literal["typed", "aloud", "check", "volunteered"]
+    how: Literal["typed", "aloud", "check", "volunteered", "assistant"]
     at: StrictInt
     event: StrictInt
     quote: StrictStr = ""
@@ -305,6 +305,83 @@ PAYLOADS: dict[str, type[_Payload]] = {
     ASSISTANT_ASKED: AssistantAsked,
     PROCESS_SIGNAL: ProcessSignal,
 }
+
+# -- issue 10: corrections and overturned credit (clarify events) -----------------------------
+OVERTURNED, UNDONE = "clarify.overturned", "clarify.undone"
+
+
+class Overturned(_Payload):
+    """A person took a discovery credit back (it stays in the ledger, scored as nothing)."""
+
+    constraint: StrictStr
+    reason: StrictStr = Field(min_length=1, max_length=500)
+    by: StrictStr = Field("", max_length=200)
+
+
+class Undone(_Payload):
+    """An interviewer undid their own answer or mark (the recorded index ``event``) in the window."""
+
+    event: StrictInt = Field(ge=0)
+    by: StrictStr = Field("", max_length=200)
+    reason: Literal["correction"] = "correction"
+
+
+PAYLOADS[OVERTURNED] = Overturned
+PAYLOADS[UNDONE] = Undone
+
+# -- issue 10: spoken questions (call transcripts and live captions; see server/transcripts.py) --
+TRANSCRIPT_IMPORTED, TRANSCRIPT_CAPTIONS = "transcript.imported", "transcript.captions"
+TRANSCRIPT_DISMISSED = "transcript.dismissed"
+
+
+class SpokenMark(_Payload):
+    """A candidate's spoken question with the matcher's suggestions, for staff to confirm."""
+
+    id: StrictStr = Field(min_length=1, max_length=40)
+    utterance: StrictStr = Field(min_length=1, max_length=40)
+    speaker: StrictStr = Field("", max_length=200)
+    t: StrictInt = Field(ge=0)  # session ms (the transcript's time plus the offset)
+    quote: StrictStr = Field("", max_length=4000)
+    suggestions: list[dict[str, Any]] = []
+    proposed: StrictStr | None = None
+    source: Literal["transcript", "captions"] = "transcript"
+
+
+class SpokenLine(_Payload):
+    """One transcript cue (``start``/``end``: transcript ms) or caption line (``t``: session ms)."""
+
+    id: StrictStr = Field(min_length=1, max_length=40)
+    speaker: StrictStr = Field("", max_length=200)
+    text: StrictStr = Field(max_length=4000)
+    start: StrictInt | None = Field(None, ge=0)
+    end: StrictInt | None = Field(None, ge=0)
+    t: StrictInt | None = Field(None, ge=0)
+
+
+class TranscriptImported(_Payload):
+    """A call transcript, replacing any earlier one: its cues, clock offset and suggested marks."""
+
+    format: Literal["vtt", "srt"]
+    offset_ms: StrictInt
+    candidate_speaker: StrictStr | None = None
+    utterances: list[SpokenLine] = Field(max_length=10_000)
+    marks: list[SpokenMark] = Field(max_length=10_000)
+
+
+class TranscriptCaptions(_Payload):
+    """Caption lines pushed while the session was live, and the marks found in them."""
+
+    lines: list[SpokenLine] = Field(max_length=100)
+    marks: list[SpokenMark] = Field(max_length=100)
+
+
+class TranscriptDismissed(_Payload):
+    mark: StrictStr = Field(min_length=1, max_length=40)
+
+
+PAYLOADS[TRANSCRIPT_IMPORTED] = TranscriptImported
+PAYLOADS[TRANSCRIPT_CAPTIONS] = TranscriptCaptions
+PAYLOADS[TRANSCRIPT_DISMISSED] = TranscriptDismissed
 
 
 class _Envelope(BaseModel):

@@ -31,6 +31,7 @@ from redis.exceptions import RedisError
 
 from server.audit import STREAM as AUDIT_STREAM
 from server.audit import AuditLog
+from server.clarify.examples import ExampleStore
 from server.errors import NotFound
 from server.recording import Recorder, checkpoint_index_key, session_key, stream_key
 from server.runtime import Runtimes
@@ -138,6 +139,8 @@ class Lifecycle:
         removed = 0
         if self.webhooks is not None:
             removed = await self.webhooks.delete_deliveries(await self.webhooks.session_deliveries(session_id))
+        # The interviewers' labelled examples quote the candidate's words (issue 10).
+        await ExampleStore(self.redis).delete_session(session_id)
         keys = {stream_key(session_id), checkpoint_index_key(session_id), session_key(session_id)}
         # Anything else filed under the session id (what later features add goes with it).
         async for key in self.redis.scan_iter(match=f"*{_glob_escape(session_id)}*", count=1000):

@@ -91,19 +91,24 @@ class Recorder:
     def pending(self) -> int:
         return len(self._buffer)
 
-    def append(self, session_id: str, event: Event) -> None:
-        """Queue an event; never blocks. Past the buffer bound the event is counted as a gap."""
+    def append(self, session_id: str, event: Event) -> int:
+        """Queue an event; never blocks. Past the buffer bound the event is counted as a gap.
+
+        Returns the size of the event's payload as recorded (its compact JSON, the same figure as
+        :func:`server.runs.size_of`), so callers that budget a recording need not encode it again.
+        """
         fields = event.to_fields()
         size = sum(len(v) for v in fields.values())
         if len(self._buffer) >= self.buffer_max or self.buffered_bytes + size > self.buffer_max_bytes:
             dropped, _ = self._gaps.get(session_id, (0, 0))
             self._gaps[session_id] = (dropped + 1, event.t)
             self._wake.set()
-            return
+            return len(fields["payload"])
         self._buffer.append((session_id, fields, size))
         self.buffered_bytes += size
         self._idle = anyio.Event() if self._idle.is_set() else self._idle
         self._wake.set()
+        return len(fields["payload"])
 
     async def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every queued event is written (False if Redis stayed away)."""

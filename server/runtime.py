@@ -22,6 +22,7 @@ from sandbox import CapacityReached, Kernel, KernelPool, SandboxError
 from server import events as E
 from server.assistant import SessionAssistant
 from server.audience import ALL, STAFF, STAFF_ROLES, Audience, visible_to
+from server.clarify.examples import learn_from
 from server.clarify.session import ClarifySession
 from server.collab import Peer, Room
 from server.connection import Connection
@@ -108,6 +109,7 @@ class SessionRuntime:
     def record_event(self, type_: str, role: str = "system", actor: str = "", **payload: Any) -> tuple[int, Event]:
         """Like :meth:`record`, also returning the event (to apply it exactly as recorded)."""
         event = Event(self.t(), type_, role, actor, self._signed(actor, payload))
+        learn_from(self, event)  # the interviewers' judgements become the matcher's examples
         return self._append(event), event
 
     def name_actor(self, actor: str, name: str) -> None:
@@ -131,8 +133,7 @@ class SessionRuntime:
     def _append(self, event: Event) -> int:
         if self.erased:  # a late leave or check result must not recreate an erased recording
             return self.event_count
-        self.recorder.append(self.info.id, event)
-        self.recorded_bytes += size_of(event.payload)
+        self.recorded_bytes += self.recorder.append(self.info.id, event)
         self.event_count += 1
         return self.event_count - 1
 

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     webhook_backoff_max_s: float = Field(7200.0, description="Longest wait between two webhook attempts.")
     webhook_concurrency: int = Field(8, description="Webhook deliveries in flight at once.")
     webhook_keep_days: float = Field(30, description="Finished webhook deliveries are kept this long.")
+    undo_window_s: float = Field(
+        30.0, description="An interviewer may undo their own answer or mark this long after (a correction)."
+    )
     assistant: AssistantSettings = Field(
         default_factory=AssistantSettings, description="The AI assistant in the room (off without a base URL)."
     )

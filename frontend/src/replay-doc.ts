@@ -110,7 +110,7 @@ export class DocTimeline {
   }
 
   /** The [start, end) of an insertion in the current text, or null once it is gone. */
-  range(ins: Insertion): [number, number] | null {
+  range(ins: Pick<Insertion, "start" | "end">): [number, number] | null {
     const a = Y.createAbsolutePositionFromRelativePosition(ins.start, this.doc);
     const b = Y.createAbsolutePositionFromRelativePosition(ins.end, this.doc);
     if (!a || !b || a.type !== this.text || b.type !== this.text) return null;
@@ -180,4 +180,122 @@ export class DocTimeline {
       }
     }
   }
+}
+
+/** An `insert` process signal: the candidate put `size` characters of reply `reply` at `at`. */
+export interface InsertSignal {
+  t: number;
+  size: number;
+  at: number | null;
+  reply: number;
+}
+
+/** Code inserted from the assistant, anchored to its characters from the step that inserted it. */
+export interface AssistantInsert {
+  step: number; // the index of the doc step that inserted it: shown once that step is applied
+  t: number;
+  reply: number;
+  start: Y.RelativePosition;
+  end: Y.RelativePosition;
+}
+
+/** The insert signals of a recording (events in time order). */
+export function insertSignals(
+  events: readonly { t: number; type: string; payload: Record<string, unknown> }[],
+): InsertSignal[] {
+  const out: InsertSignal[] = [];
+  for (const ev of events) {
+    const p = ev.payload;
+    if (ev.type !== "process.signal" || p.kind !== "insert" || typeof p.size !== "number" || p.size <= 0) continue;
+    out.push({
+      t: ev.t,
+      size: p.size,
+      at: typeof p.at === "number" ? p.at : null,
+      reply: typeof p.reply === "number" ? p.reply : 0,
+    });
+  }
+  return out;
+}
+
+/** How far (in steps) a signal looks for its update: it is sent on the other socket, so it
+ *  usually lands just after the update, sometimes just before. */
+const MATCH_STEPS = 20;
+
+interface Run {
+  step: number;
+  t: number;
+  at: number;
+  size: number;
+  start: Y.RelativePosition;
+  end: Y.RelativePosition;
+}
+
+/**
+ * Anchors each insert signal to the text its update inserted (the run of `size` characters at
+ * offset `at`), by replaying the updates once in a scratch document. The anchors are Yjs
+ * relative positions (item ids), so they resolve in any rebuild of the same document and follow
+ * the text as later edits move it; a signal with no matching update is left out.
+ */
+export function anchorInserts(steps: readonly DocStep[], signals: readonly InsertSignal[]): AssistantInsert[] {
+  if (signals.length === 0) return [];
+  const sizes = new Set(signals.map((s) => s.size));
+  const doc = new Y.Doc();
+  const text = doc.getText(TEXT_NAME);
+  const runs: Run[] = [];
+  let current = -1;
+  text.observe((event) => {
+    if (current < 0 || steps[current].checkpoint) return;
+    let index = 0;
+    for (const op of event.delta) {
+      if (typeof op.insert === "string") {
+        const len = op.insert.length;
+        if (sizes.has(len)) {
+          runs.push({
+            step: current,
+            t: steps[current].t,
+            at: index,
+            size: len,
+            start: Y.createRelativePositionFromTypeIndex(text, index, 0),
+            end: Y.createRelativePositionFromTypeIndex(text, index + len - 1, 0),
+          });
+        }
+        index += len;
+      } else if (typeof op.retain === "number") {
+        index += op.retain;
+      }
+    }
+  });
+  const lastT = signals[signals.length - 1].t;
+  let stepsAfter = 0;
+  for (let i = 0; i < steps.length && stepsAfter <= MATCH_STEPS; i++) {
+    if (steps[i].t > lastT) stepsAfter++;
+    let data: Uint8Array;
+    try {
+      data = fromBase64(steps[i].data);
+    } catch {
+      continue;
+    }
+    if (data.length === 0) continue;
+    current = i;
+    try {
+      Y.applyUpdate(doc, data);
+    } catch {
+      // a damaged update is skipped, as the timeline skips it
+    }
+  }
+  current = -1;
+  const used = new Set<Run>();
+  const out: AssistantInsert[] = [];
+  for (const s of signals) {
+    const fits = (r: Run) => !used.has(r) && r.size === s.size && (s.at === null || r.at === s.at);
+    // The latest fitting run at or before the signal, else the first one just after it.
+    let run: Run | undefined;
+    for (let i = runs.length - 1; i >= 0 && !run; i--) if (runs[i].t <= s.t && fits(runs[i])) run = runs[i];
+    run ??= runs.find((r) => r.t > s.t && fits(r));
+    if (!run) continue;
+    used.add(run);
+    out.push({ step: run.step, t: run.t, reply: s.reply, start: run.start, end: run.end });
+  }
+  doc.destroy();
+  return out.sort((a, b) => a.step - b.step);
 }

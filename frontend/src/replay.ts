@@ -16,13 +16,14 @@ import {
   openWithToken,
 } from "./api";
 import { type Output, type RunResult, RunView } from "./outputs";
-import { type DocStep, DocTimeline } from "./replay-doc";
+import { type DocStep, DocTimeline, anchorInserts, insertSignals } from "./replay-doc";
 import { EditMarks } from "./replay-edits";
 import { type RecordedEvent, loadRecording } from "./replay-load";
+import { type TypingBurst, signalMarker, typingStrip } from "./signals";
 import "./style.css";
 import "./pages.css";
 
-type MarkerKind = "question" | "discovery" | "run" | "error" | "join" | "leave";
+type MarkerKind = "question" | "discovery" | "run" | "error" | "join" | "leave" | "signal";
 
 interface Marker {
   t: number;
@@ -44,6 +45,7 @@ const MARKER_KINDS: Record<MarkerKind, string> = {
   error: "Errors",
   join: "Joins",
   leave: "Leaves",
+  signal: "Pastes and time away",
 };
 const ERROR_STATUSES = new Set(["error", "killed", "timed_out"]);
 const DOC_EVENTS = new Set(["doc.update", "doc.checkpoint"]);
@@ -95,6 +97,7 @@ let markerTimes: number[] = []; // markers' times (sorted), as their buttons are
 let markersPast = 0; // how many marker buttons are marked as past
 let candidateName = "";
 let constraints: DiscoveryRow[] = [];
+let typing: TypingBurst[] = []; // the candidate's typing bursts, from the scorecard
 let end = 0;
 let t = 0;
 let playing = false;
@@ -138,7 +141,7 @@ function buildMarkers(): Marker[] {
         break;
       case "clarify.discovered":
         out.push({
-          t: ev.t,
+          t: Math.min(Number(p.at ?? ev.t), ev.t) || 0, // when it was asked (a spoken one: the transcript's time)
           kind: "discovery",
           label: `Discovered: ${constraintTitle(String(p.constraint ?? ""))} (${String(p.how ?? "")})`,
         });
@@ -153,6 +156,11 @@ function buildMarkers(): Marker[] {
         if (ERROR_STATUSES.has(status)) out.push({ t: ev.t, kind: "error", label: `Run #${String(p.run)}: ${status}` });
         break;
       }
+      case "process.signal": {
+        const m = signalMarker(ev.t, p);
+        if (m) out.push({ ...m, kind: "signal" });
+        break;
+      }
       case "join":
       case "leave":
         out.push({
@@ -165,7 +173,7 @@ function buildMarkers(): Marker[] {
         break;
     }
   }
-  return out;
+  return out.sort((a, b) => a.t - b.t); // spoken discoveries sit at their earlier, spoken time
 }
 
 function renderMarkers(): void {
@@ -228,8 +236,12 @@ async function load(): Promise<void> {
   document.title = `Clarify — replay: ${info.candidate}`;
   if (info.problem) {
     try {
-      const card = await getJson<{ discovery?: DiscoveryRow[] }>(`${idPath}/scorecard`, token);
+      const card = await getJson<{ discovery?: DiscoveryRow[]; process?: { typing?: { list?: TypingBurst[] } } }>(
+        `${idPath}/scorecard`,
+        token,
+      );
       constraints = Array.isArray(card.discovery) ? card.discovery : [];
+      typing = Array.isArray(card.process?.typing?.list) ? card.process.typing.list : [];
     } catch {
       constraints = []; // the ledger falls back to constraint ids
     }
@@ -264,10 +276,13 @@ async function load(): Promise<void> {
   }
   docTimes = steps.map((s) => s.t);
   timeline = new DocTimeline(steps);
+  edits.anchor(anchorInserts(steps, insertSignals(events)));
   resetViews();
-  markers = buildMarkers();
+  markers = buildMarkers().sort((a, b) => a.t - b.t);
   ui.scrub.max = String(end);
   renderMarkers();
+  ui.markers.parentElement?.querySelector(".typing-strip")?.remove();
+  ui.markers.after(typingStrip(typing, end));
   setLoadState("connected", `${events.length} events`);
   document.body.dataset.loaded = "true";
   seek(hashTime() ?? 0, false);

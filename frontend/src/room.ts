@@ -615,6 +615,13 @@ function handle(msg: Record<string, unknown>): void {
       else setDismissed(Number(msg.question), how);
       return;
     }
+    case "answer.retracted": {
+      // issue 10: the interviewer undid an answer within the window; the question is open again.
+      const item = questions.get(Number(msg.question));
+      if (staff) staff.handle(msg);
+      else if (item) setStatus(item, "open", `${String(msg.note ?? "")} Waiting for an answer…`, "q-pending q-retracted");
+      return;
+    }
     case "clock":
       clock.set(msg.clock as ClockInfo);
       return;

@@ -5,6 +5,7 @@
 
 import { cookieHeaders } from "./api";
 import { byId, el } from "./dom";
+import { mountTranscript } from "./transcript";
 
 export interface StaffHost {
   role: string;
@@ -46,6 +47,7 @@ interface StaffQuestion {
   answer: string | null;
   constraint: string | null;
   dismissed?: string | null; // aloud | unanswered
+  retracted?: boolean; // the interviewer withdrew its answer (undo); open again
 }
 
 interface Discovery {
@@ -55,6 +57,29 @@ interface Discovery {
   before_first_run: boolean;
   event: number;
   quote?: string;
+  index?: number; // the discovery's own recorded index
+  by?: string;
+  auto?: boolean; // credited by auto mode: nobody judged it
+  overturned?: { by: string; name: string; t: number; reason: string } | null;
+}
+
+/** A prompt to the AI assistant the matcher tied to a constraint: staff may grant the credit. */
+interface AssistantAsked {
+  constraint: string;
+  prompt: number;
+  t: number;
+  event: number;
+  confidence: number;
+  quote: string;
+}
+
+/** One of this interviewer's answers or marks that may still be undone (server: "undoable"). */
+interface Undoable {
+  event: number;
+  kind: string; // answer | mark
+  question: number | null;
+  constraint: string | null;
+  deadline: number; // Date.now() ms when the window closes
 }
 
 interface Note {
@@ -74,6 +99,7 @@ const HOW_LABELS: Record<string, string> = {
   aloud: "asked out loud",
   volunteered: "volunteered",
   check: "found by a check",
+  assistant: "asked the assistant",
 };
 
 
@@ -103,6 +129,12 @@ export class StaffPanel {
   private checks: CheckResult[] = [];
   private checksRunning = false;
   private mode = "assisted";
+  private assistantAsked: AssistantAsked[] = [];
+  // What this panel just sent (an answer to "q:<id>", a mark of "c:<constraint>"): the server's
+  // "undoable" for it is ours to offer an Undo for (another interviewer's is not).
+  private readonly pending = new Set<string>();
+  private readonly undoables = new Map<number, Undoable>();
+  private undoTimer: number | null = null;
 
   // elements
   private readonly thread: HTMLOListElement;
@@ -113,6 +145,7 @@ export class StaffPanel {
   private readonly outputBadge: HTMLSpanElement;
   private readonly modeButtons: HTMLButtonElement[] = [];
   private readonly checklist: HTMLUListElement;
+  private readonly askedList: HTMLUListElement;
   private readonly checksButton: HTMLButtonElement;
   private readonly checksStatus: HTMLParagraphElement;
   private readonly checksList: HTMLUListElement;
@@ -209,7 +242,15 @@ export class StaffPanel {
     checksHead.append(this.checksButton);
     this.checksStatus = el("p", "checks-status", "Not run yet.", { role: "status" });
     this.checksList = el("ul", "checks-list", null, { "aria-label": "Hidden check results" });
-    constraintsBody.append(this.checklist, checksHead, this.checksStatus, this.checksList);
+    this.askedList = el("ul", "asked-list", null, { "aria-label": "Constraints asked of the assistant" });
+    constraintsBody.append(
+      this.checklist,
+      el("h3", "", "Asked the assistant"),
+      this.askedList,
+      checksHead,
+      this.checksStatus,
+      this.checksList,
+    );
     constraintsPanel.append(constraintsBody);
 
     // -- notes and rating ------------------------------------------------------------------
@@ -265,6 +306,7 @@ export class StaffPanel {
     }
     slot.append(this.scorecardLink);
     byId("connection").before(slot);
+    mountTranscript(this, host); // issue 10: spoken questions (transcript import, live captions)
   }
 
   // -- tabs ----------------------------------------------------------------------------------
@@ -330,6 +372,7 @@ export class StaffPanel {
       ratings?: Record<string, { score: number }>;
       checks?: CheckResult[];
       threshold?: number;
+      assistant_asked?: AssistantAsked[];
     };
     // The server sends the matcher's calibrated threshold: live "suggestion" messages say what
     // was proposed; questions restored from hello are judged against it here.
@@ -350,11 +393,15 @@ export class StaffPanel {
     this.notes = Array.isArray(c.notes) ? [...c.notes] : [];
     this.ratings = { ...(c.ratings ?? {}) };
     this.checks = Array.isArray(c.checks) ? c.checks : [];
+    this.assistantAsked = Array.isArray(c.assistant_asked) ? [...c.assistant_asked] : [];
+    this.undoables.clear(); // a new connection is a new actor: earlier actions are not its own
+    this.pending.clear();
     this.checksRunning = false;
     this.setMode(c.mode ?? "assisted");
     if ((session as { ended?: boolean } | null)?.ended) this.sessionEnded();
     this.renderQuestions();
     this.renderChecklist();
+    this.renderAsked();
     this.renderChecks();
     this.renderNotes();
     this.renderRatings();
@@ -381,8 +428,28 @@ export class StaffPanel {
           if (d) this.ledger[d.constraint] = d;
         }
         this.renderChecklist();
+        this.renderAsked();
         return true;
       }
+      case "undoable":
+        this.undoable(msg);
+        return true;
+      case "undone":
+        this.undoables.delete(Number(msg.event));
+        this.renderUndoOwners(msg.question, msg.constraint);
+        return true;
+      case "answer.retracted": {
+        const q = this.questions.get(Number(msg.question));
+        if (q) {
+          Object.assign(q, { status: "open", answer: null, constraint: null, retracted: true });
+          this.renderQuestion(q);
+        }
+        return true;
+      }
+      case "clarify.assistant_asked":
+        if (msg.asked) this.assistantAsked.push(msg.asked as AssistantAsked);
+        this.renderAsked();
+        return true;
       case "note":
         this.notes.push(msg.note as Note);
         this.renderNotes();
@@ -445,9 +512,78 @@ export class StaffPanel {
     this.renderQuestion(q);
   }
 
-  /** The server rejected something (e.g. hidden checks could not start). */
+  /** The server rejected something (e.g. hidden checks could not start, an undo too late). */
   error(): void {
     if (this.checksRunning) this.setChecksRunning(false);
+    this.pending.clear();
+  }
+
+  // -- undo within the window (issue 10) -------------------------------------------------------
+
+  private undoable(msg: Record<string, unknown>): void {
+    const kind = String(msg.kind);
+    const question = typeof msg.question === "number" ? msg.question : null;
+    const constraint = typeof msg.constraint === "string" ? msg.constraint : null;
+    const key = kind === "answer" ? `q:${question}` : `c:${constraint}`;
+    if (!this.pending.delete(key)) return; // not something this panel did
+    const windowMs = Number(msg.window_ms) || 0;
+    this.undoables.set(Number(msg.event), {
+      event: Number(msg.event),
+      kind,
+      question,
+      constraint,
+      deadline: Date.now() + windowMs,
+    });
+    this.renderUndoOwners(question, constraint);
+    if (this.undoTimer === null) this.undoTimer = window.setInterval(() => this.tickUndo(), 1000);
+  }
+
+  /** Re-render what carries an Undo button: the question of an answer, the checklist for a mark. */
+  private renderUndoOwners(question: unknown, constraint: unknown): void {
+    const q = typeof question === "number" ? this.questions.get(question) : undefined;
+    if (q) this.renderQuestion(q);
+    if (typeof constraint === "string") this.renderChecklist();
+  }
+
+  private secondsLeft(u: Undoable): number {
+    return Math.max(0, Math.ceil((u.deadline - Date.now()) / 1000));
+  }
+
+  /** Count down every Undo button; a closed window takes its button away. */
+  private tickUndo(): void {
+    for (const u of [...this.undoables.values()]) {
+      const left = this.secondsLeft(u);
+      if (left <= 0) {
+        this.undoables.delete(u.event);
+        this.renderUndoOwners(u.question, u.kind === "mark" ? u.constraint : null);
+        continue;
+      }
+      for (const b of document.querySelectorAll<HTMLButtonElement>(`button.undo[data-event="${u.event}"]`)) {
+        this.labelUndo(b, u, left);
+      }
+    }
+    if (this.undoables.size === 0 && this.undoTimer !== null) {
+      window.clearInterval(this.undoTimer);
+      this.undoTimer = null;
+    }
+  }
+
+  private labelUndo(button: HTMLButtonElement, u: Undoable, left: number): void {
+    const what = u.kind === "answer" ? "answer" : "mark";
+    button.textContent = `Undo ${what} (${left} s)`;
+    button.setAttribute("aria-label", `Undo this ${what}: ${left} seconds left`);
+  }
+
+  private undoButton(u: Undoable): HTMLButtonElement {
+    const button = el("button", "undo", "", {
+      type: "button",
+      "data-event": String(u.event),
+      title: "Withdraw it (recorded as a correction); only for a short while",
+    });
+    this.labelUndo(button, u, this.secondsLeft(u));
+    this.act(button);
+    button.addEventListener("click", () => this.host.send({ type: "undo", event: u.event }));
+    return button;
   }
 
   sessionEnded(): void {
@@ -492,6 +628,8 @@ export class StaffPanel {
     if (q.status === "answered") {
       item.append(el("p", "q-answer", q.answer ?? ""));
       if (q.constraint) item.append(el("p", "q-tag", `Tagged: ${this.title(q.constraint)}`));
+      const u = [...this.undoables.values()].find((x) => x.kind === "answer" && x.question === q.id);
+      if (u) item.append(this.undoButton(u));
     } else if (q.status === "dismissed") {
       const said =
         q.dismissed === "aloud"
@@ -499,6 +637,7 @@ export class StaffPanel {
           : "Not answered (the candidate sees that you chose not to answer).";
       item.append(el("p", "q-dismissed", said));
     } else {
+      if (q.retracted) item.append(el("p", "q-retracted", "You withdrew the answer; the candidate was told."));
       item.append(this.openControls(q, pickedValue, draftText, draftOpen));
     }
     if (fresh) this.thread.scrollTop = this.thread.scrollHeight;
@@ -541,12 +680,33 @@ export class StaffPanel {
     row.append(select);
     box.append(row);
 
+    // The exact text "Send pack answer" sends, shown before it is sent.
+    const preview = el("div", "q-preview", null, { "aria-live": "polite" });
+    const showPreview = () => {
+      const c = this.constraints.find((x) => x.id === select.value);
+      preview.replaceChildren();
+      preview.dataset.empty = c ? "" : "1";
+      if (c) {
+        preview.append(el("p", "q-preview-label", "The candidate will read (pack answer):"));
+        preview.append(el("blockquote", "q-preview-text", c.answer));
+      } else {
+        preview.append(el("p", "q-preview-label muted", "Choose a constraint to see its pack answer before sending."));
+      }
+    };
+    showPreview();
+    box.append(preview);
+
+    // "Send pack answer" and "Answer in my own words" look alike: neither is the default.
     const actions = el("div", "q-actions");
-    const confirmBtn = el("button", "q-confirm primary", "Confirm + pack answer", {
+    const packBtn = el("button", "q-send-pack q-choice", "Send pack answer", {
       type: "button",
-      title: "Send the pack's answer for the selected constraint and record it as discovered",
+      title: "Send the pack answer shown above and record the constraint as discovered",
     });
-    const ownBtn = el("button", "q-own-open", "Answer in own words", { type: "button" });
+    const ownBtn = el("button", "q-own-open q-choice", "Answer in my own words", { type: "button" });
+    const markBtn = el("button", "q-mark-only", "Mark only (no answer)", {
+      type: "button",
+      title: "Record the selected constraint as discovered by this question; answer it some other way",
+    });
     const aloudBtn = el("button", "q-dismiss q-aloud", "Answer out loud", {
       type: "button",
       title: "Close it here and answer by voice; the candidate sees “will be answered out loud”",
@@ -555,22 +715,32 @@ export class StaffPanel {
       type: "button",
       title: "Close it without an answer; the candidate sees that you chose not to answer",
     });
-    this.act(confirmBtn, !select.value);
+    this.act(packBtn, !select.value);
     this.act(ownBtn);
+    this.act(markBtn, !select.value || Boolean(this.ledger[select.value]));
     this.act(aloudBtn);
     this.act(dismissBtn);
     select.addEventListener("change", () => {
       select.dataset.touched = "1";
-      this.block(confirmBtn, !select.value);
+      this.block(packBtn, !select.value);
+      this.block(markBtn, !select.value || Boolean(this.ledger[select.value]));
+      showPreview();
     });
-    confirmBtn.addEventListener("click", () => {
-      if (select.value) this.host.send({ type: "answer", question: q.id, constraint: select.value, use_pack_answer: true });
+    packBtn.addEventListener("click", () => {
+      if (!select.value) return;
+      this.pending.add(`q:${q.id}`);
+      this.host.send({ type: "answer", question: q.id, constraint: select.value, use_pack_answer: true });
+    });
+    markBtn.addEventListener("click", () => {
+      if (!select.value) return;
+      this.pending.add(`c:${select.value}`);
+      this.host.send({ type: "mark", constraint: select.value, how: "typed", question: q.id });
     });
     aloudBtn.addEventListener("click", () => this.host.send({ type: "dismiss", question: q.id, how: "aloud" }));
     dismissBtn.addEventListener("click", () =>
       this.host.send({ type: "dismiss", question: q.id, how: "unanswered" }),
     );
-    actions.append(confirmBtn, ownBtn, aloudBtn, dismissBtn);
+    actions.append(packBtn, ownBtn, markBtn, aloudBtn, dismissBtn);
     box.append(actions);
 
     const own = el("form", "q-own");
@@ -603,6 +773,7 @@ export class StaffPanel {
       if (!answer) return;
       const msg: Record<string, unknown> = { type: "answer", question: q.id, text: answer };
       if (select.value) msg.constraint = select.value;
+      this.pending.add(`q:${q.id}`);
       this.host.send(msg);
     });
     text.addEventListener("keydown", (ev) => {
@@ -645,7 +816,12 @@ export class StaffPanel {
 
   private constraintItem(c: Constraint, expanded: boolean, quote: string): HTMLLIElement {
     const d = this.ledger[c.id] ?? null;
-    const item = el("li", "constraint", null, { "data-constraint": c.id, "data-discovered": d ? d.how : "" });
+    const item = el("li", "constraint", null, {
+      "data-constraint": c.id,
+      "data-discovered": d ? d.how : "",
+      "data-auto": String(Boolean(d?.auto)),
+      "data-overturned": String(Boolean(d?.overturned)),
+    });
     const head = el("div", "c-head");
     head.append(
       el("span", "c-state", d ? "✓" : "○", { "aria-hidden": "true" }),
@@ -658,11 +834,21 @@ export class StaffPanel {
     if (d) {
       const when = d.before_first_run ? "before the first run" : "after the first run";
       found.textContent = `Discovered: ${HOW_LABELS[d.how] ?? d.how} at ${clock(d.t)}, ${when}`;
+      if (d.auto) found.append(" ", el("span", "c-auto", "credited by auto mode", { title: "Nobody judged this credit" }));
       if (d.quote) found.append(el("q", "c-said", d.quote));
     } else {
       found.textContent = "Not discovered yet";
     }
     item.append(found);
+    if (d?.overturned) {
+      const o = d.overturned;
+      item.append(
+        el("p", "c-overturned", `Credit overturned by ${o.name || o.by} at ${clock(o.t)}: ${o.reason}`),
+      );
+    }
+    const u = d ? [...this.undoables.values()].find((x) => x.kind === "mark" && x.event === d.index) : undefined;
+    if (u) item.append(this.undoButton(u));
+    if (d?.auto && !d.overturned) item.append(this.overturnForm(c));
 
     const quoteId = `c-${c.id}-quote`;
     const actions = el("div", "c-actions");
@@ -685,9 +871,13 @@ export class StaffPanel {
       const q = item.querySelector<HTMLInputElement>("input.c-quote")?.value.trim() ?? "";
       const msg: Record<string, unknown> = { type: "mark", constraint: c.id, how: "aloud" };
       if (q) msg.quote = q;
+      this.pending.add(`c:${c.id}`);
       this.host.send(msg);
     });
-    volunteer.addEventListener("click", () => this.host.send({ type: "mark", constraint: c.id, how: "volunteered" }));
+    volunteer.addEventListener("click", () => {
+      this.pending.add(`c:${c.id}`);
+      this.host.send({ type: "mark", constraint: c.id, how: "volunteered" });
+    });
     reveal.addEventListener("click", () => {
       if (confirm(`Send the pack answer for "${c.title}" to the candidate?`)) {
         this.host.send({ type: "reveal", constraint: c.id });
@@ -724,6 +914,67 @@ export class StaffPanel {
     }
     item.append(details);
     return item;
+  }
+
+  /** Take back a credit auto mode gave (recorded, attributed; it then scores nothing). */
+  private overturnForm(c: Constraint): HTMLFormElement {
+    const form = el("form", "c-overturn");
+    const id = `c-${c.id}-overturn`;
+    form.append(el("label", "", "Why this credit is wrong", { for: id }));
+    const reason = el("input", "c-overturn-reason", null, {
+      id,
+      type: "text",
+      maxlength: "500",
+      required: "",
+      placeholder: "e.g. the question was about logistics",
+    });
+    const button = el("button", "c-overturn-button", "Overturn credit", {
+      type: "submit",
+      title: "The entry stays visible, marked overturned, and counts for nothing",
+    });
+    this.act(reason);
+    this.act(button);
+    form.append(reason, button);
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const text = reason.value.trim();
+      if (text) this.host.send({ type: "overturn", constraint: c.id, reason: text });
+    });
+    return form;
+  }
+
+  // -- prompts to the assistant tied to a constraint (issue 13) ------------------------------
+
+  private renderAsked(): void {
+    this.askedList.replaceChildren(
+      ...this.assistantAsked.map((a) => {
+        const item = el("li", "asked", null, { "data-constraint": a.constraint, "data-prompt": String(a.prompt) });
+        const text = el("p", "asked-text");
+        text.append(
+          el("span", "asked-time", clock(a.t)),
+          " ",
+          el("span", "asked-title", this.title(a.constraint)),
+          ` (${percent(a.confidence)})`,
+        );
+        if (a.quote) text.append(" ", el("q", "asked-quote", a.quote));
+        const granted = this.ledger[a.constraint];
+        const button = el("button", "asked-grant", granted ? "Discovered" : "Grant credit", {
+          type: "button",
+          title: "Record this constraint as discovered by asking the assistant (credited like a typed question)",
+          "aria-label": `Grant credit for ${this.title(a.constraint)}`,
+        });
+        this.act(button, Boolean(granted));
+        button.addEventListener("click", () => {
+          this.pending.add(`c:${a.constraint}`);
+          this.host.send({ type: "mark", constraint: a.constraint, how: "assistant", prompt: a.prompt, quote: a.quote });
+        });
+        item.append(text, button);
+        return item;
+      }),
+    );
+    if (this.assistantAsked.length === 0) {
+      this.askedList.append(el("li", "muted", "No prompt to the assistant was about a hidden constraint."));
+    }
   }
 
   // -- hidden checks -------------------------------------------------------------------------

@@ -41,6 +41,7 @@ TEAM_ACTIONS: dict[str, frozenset[str]] = {
     "members.manage": frozenset({ADMIN}),
     "audit.read": frozenset({ADMIN}),
     "webhooks.manage": frozenset({ADMIN}),
+    "examples.review": frozenset({ADMIN}),
     "sessions.erase": frozenset({ADMIN}),
     "tokens.own": frozenset({ADMIN, INTERVIEWER, REVIEWER}),
 }

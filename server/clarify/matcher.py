@@ -259,15 +259,22 @@ def build_matcher(
 ) -> Matcher:
     """The matcher for ``problem``: hybrid, with its calibrated ``threshold`` and ``auto_threshold``.
 
-    ``examples`` default to the pack's labelled questions; ``offtopic`` to the questions about
-    nothing hidden of every pack beside it. The embedding model is loaded once per process on
-    first use (about 0.2 s); if it cannot be, a warning is logged and the lexical features are
-    used alone (``dense=False`` forces that).
+    ``examples`` default to the pack's labelled questions plus the examples the interviewers'
+    judgements made (:mod:`server.clarify.examples`, all but the rejected ones): the matcher
+    then follows them, a new one counting from the next question. Given ``examples`` are used
+    exactly as given (the bench's way). ``offtopic`` defaults to the questions about nothing
+    hidden of every pack beside it. The embedding model is loaded once per process on first
+    use (about 0.2 s); if it cannot be, a warning is logged and the lexical features are used
+    alone (``dense=False`` forces that).
     """
     from server.clarify.dense import load_embedder
     from server.clarify.hybrid import HybridMatcher
 
     if examples is None:
+        if offtopic is None:
+            from server.clarify.examples import learning_matcher
+
+            return learning_matcher(problem, dense=dense)
         examples = [(q.text, q.constraint) for q in problem.questions]
     if offtopic is None:
         offtopic = offtopic_examples(problem.path.parent)

@@ -2,9 +2,11 @@
 
 Discovery (documented, configurable through :class:`ScoringConfig`):
 
-    credit(c) = 0                                  if c was not discovered, or was volunteered
+    credit(c) = 0                                  if c was not discovered, was volunteered,
+                                                   or its credit was overturned by a person
               = how_factor * time_factor * run_factor   otherwise
-    how_factor  = 1.0 typed or asked out loud, 0.5 found through a failing run
+    how_factor  = 1.0 typed, asked out loud or asked the assistant (granted by staff),
+                  0.5 found through a failing run
     time_factor = max(floor, 1 - t / horizon)      horizon = the problem's minutes; earlier counts more
     run_factor  = 1.0 before the first run, after_run otherwise
     discovery   = 100 * Σ weight(c) * credit(c) / Σ weight(c)
@@ -39,7 +41,7 @@ class ScoringConfig:
 
 def discovery_credit(ledger: Ledger, constraint: str, horizon_ms: int, cfg: ScoringConfig) -> float:
     d = ledger.entries.get(constraint)
-    if d is None or d.how == "volunteered":
+    if d is None or d.how == "volunteered" or d.overturned is not None:
         return 0.0
     how = cfg.check_factor if d.how == "check" else 1.0
     time_factor = max(cfg.floor, 1.0 - d.t / horizon_ms) if horizon_ms > 0 else 1.0
@@ -86,6 +88,9 @@ def scorecard(
                 "before_first_run": d.before_first_run if d else None,
                 "credit": round(credit, 3),
                 "evidence": {"event": d.event, "t": d.t} if d else None,
+                # Credit given by auto mode (nobody judged it), and whether a person took it back.
+                "auto": bool(d and d.auto),
+                "overturned": d.overturned if d else None,
             }
         )
     total_w = sum(weights.values()) or 1.0

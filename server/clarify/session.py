@@ -9,6 +9,7 @@ messages with their audience; nothing hidden goes to ``ALL``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -25,6 +26,23 @@ from server.events import Event
 
 NEUTRAL_REPLY = "Good question. There is no more detail on that; state the assumption you would make and carry on."
 MODES = ("assisted", "auto")
+RETRACTED_NOTE = "The interviewer withdrew this answer."
+AUTO = "auto"  # the actor of what auto mode does (answers, and the credit that comes with them)
+
+
+class UndoWindowPassed(InvalidInput):
+    """An undo asked for after the window (``undo_window_s``) closed."""
+
+    code = "undo_window_passed"
+
+
+@functools.cache
+def _default_undo_window_ms() -> int:
+    """The server's ``undo_window_s`` setting, read once per process (only a live undo needs it)."""
+    from server.settings import Settings
+
+    return int(Settings().undo_window_s * 1000)
+
 
 Record = Callable[..., tuple[int, Event]]  # record(type, role, actor, **payload) -> (index, event)
 Broadcast = Callable[[dict[str, Any], Audience], None]
@@ -44,6 +62,8 @@ class Question:
     answer: str | None = None
     constraint: str | None = None
     dismissed: str | None = None  # aloud | unanswered: what the candidate is told of a dismissal
+    answer_event: int | None = None  # recorded index of the current answer (what undo names)
+    answered_by: str | None = None
 
     def public(self) -> dict[str, Any]:
         """What everyone (the candidate included) may see."""
@@ -87,8 +107,21 @@ class DismissMsg(_Msg):
 
 class MarkMsg(_Msg):
     constraint: StrictStr
-    how: Literal["aloud", "volunteered", "check"] = "aloud"
+    how: Literal["aloud", "volunteered", "check", "typed", "assistant"] = "aloud"
     quote: StrictStr = Field("", max_length=20_000)
+    # "typed" marks a typed question without answering it (its time and words are the evidence);
+    # "assistant" grants credit for a prompt to the AI assistant (its number, when known).
+    question: StrictInt | None = None
+    prompt: StrictInt | None = None
+
+
+class UndoMsg(_Msg):
+    event: StrictInt
+
+
+class OverturnMsg(_Msg):
+    constraint: StrictStr
+    reason: StrictStr = Field(min_length=1, max_length=500)
 
 
 class RevealMsg(_Msg):
@@ -125,7 +158,15 @@ def _validate(model: type[_Msg], msg: dict[str, Any]) -> Any:
 class ClarifySession:
     """Clarify state and message handlers for one session on one problem."""
 
-    def __init__(self, problem: Problem, record: Record, broadcast: Broadcast, now: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        problem: Problem,
+        record: Record,
+        broadcast: Broadcast,
+        now: Callable[[], int],
+        *,
+        undo_window_ms: int | None = None,
+    ) -> None:
         self.problem = problem
         self.constraints = {c.id: c for c in problem.meta.constraint}
         self._matcher: Matcher | None = None
@@ -138,6 +179,11 @@ class ClarifySession:
         self.extra_minutes = 0  # added by the interviewer to the problem's minutes
         # Prompts to the AI assistant the matcher tied to a constraint: their own kind, no credit.
         self.assistant_asked: list[dict[str, Any]] = []
+        # Recorded index -> an interviewer's answer or mark that may still be undone (who, when).
+        self._undoable: dict[int, dict[str, Any]] = {}
+        # Recorded index of an answer -> the constraint its confirmation credited.
+        self._answer_credit: dict[int, str] = {}
+        self._undo_window_ms = undo_window_ms
         self._record = record
         self._broadcast = broadcast
         self._now = now
@@ -152,6 +198,8 @@ class ClarifySession:
             "rate": (frozenset({"interviewer"}), RateMsg, self._on_rate),
             "mode": (frozenset({"interviewer"}), ModeMsg, self._on_mode),
             "extend": (frozenset({"interviewer"}), ExtendMsg, self._on_extend),
+            "undo": (frozenset({"interviewer"}), UndoMsg, self._on_undo),
+            "overturn": (frozenset(STAFF_ROLES), OverturnMsg, self._on_overturn),
         }
 
     @property
@@ -161,7 +209,16 @@ class ClarifySession:
             self._matcher = build_matcher(self.problem)
         return self._matcher
 
-    KINDS = frozenset({"ask", "answer", "dismiss", "mark", "reveal", "note", "rate", "mode", "extend"})
+    @property
+    def undo_window_ms(self) -> int:
+        """How long after an answer or a mark its author may undo it (the ``undo_window_s`` setting)."""
+        if self._undo_window_ms is None:
+            self._undo_window_ms = _default_undo_window_ms()
+        return self._undo_window_ms
+
+    KINDS = frozenset(
+        {"ask", "answer", "dismiss", "mark", "reveal", "note", "rate", "mode", "extend", "undo", "overturn"}
+    )
 
     # -- views ----------------------------------------------------------------------------
 
@@ -210,14 +267,35 @@ class ClarifySession:
                 )
             elif ev.type == ev_types.ANSWER and (q := self._question(p.get("question"))):
                 q.status, q.answer, q.constraint = "answered", str(p["text"]), p.get("constraint")
+                if q.answer_event is not None:  # a newer answer: the older one is no longer undoable
+                    self._undoable.pop(q.answer_event, None)
+                q.answer_event, q.answered_by = index, ev.actor
+                self._undoable[index] = {"kind": "answer", "t": ev.t, "actor": ev.actor, "question": q.id}
             elif ev.type == ev_types.DISMISS and (q := self._question(p.get("question"))):
                 q.status = "dismissed"
                 q.dismissed = "aloud" if p.get("how") == "aloud" else "unanswered"
             elif ev.type == ev_types.DISCOVERED:
                 event = int(p.get("event", -1))
-                self.ledger.discover(
-                    str(p["constraint"]), p["how"], int(p["at"]), index if event < 0 else event, str(p.get("quote", ""))
+                cid = str(p["constraint"])
+                d = self.ledger.discover(
+                    cid,
+                    p["how"],
+                    int(p["at"]),
+                    index if event < 0 else event,
+                    str(p.get("quote", "")),
+                    index=index,
+                    by=ev.actor,
+                    auto=ev.actor == AUTO,
                 )
+                if d is not None and p.get("mark") is True:
+                    self._undoable[index] = {"kind": "mark", "t": ev.t, "actor": ev.actor, "constraint": cid}
+                if d is not None and isinstance(p.get("answer"), int):
+                    self._answer_credit[p["answer"]] = cid
+            elif ev.type == ev_types.OVERTURNED:
+                by = str(p.get("by") or ev.actor)
+                self.ledger.overturn(str(p["constraint"]), by, str(p.get("by_name") or ""), ev.t, str(p["reason"]))
+            elif ev.type == ev_types.UNDONE:
+                self._undo(int(p["event"]))
             elif ev.type == ev_types.NOTE:
                 note = {
                     "text": str(p["text"]),
@@ -256,6 +334,25 @@ class ClarifySession:
             # A damaged event (an old or hand-edited recording) is skipped, never fatal.
             pass
 
+    def _undo(self, event: int) -> None:
+        """Apply a recorded undo: an answer's question is open again (and the credit its
+        confirmation gave is gone); a mark's ledger entry is gone, so a later mark can be made."""
+        action = self._undoable.pop(event, None)
+        if action is None:
+            return
+        if action["kind"] == "answer":
+            q = self._question(action["question"])
+            if q is not None and q.answer_event == event:
+                q.status, q.answer, q.constraint, q.answer_event, q.answered_by = "open", None, None, None, None
+            cid = self._answer_credit.pop(event, None)
+            d = self.ledger.entries.get(cid) if cid else None
+            if cid and d is not None and d.overturned is None:
+                self.ledger.remove(cid)
+        else:
+            d = self.ledger.entries.get(action["constraint"])
+            if d is not None and d.index == event:
+                self.ledger.remove(d.constraint)
+
     def _apply_new(self, type_: str, role: str, actor: str, **payload: Any) -> int:
         index, ev = self._record(type_, role, actor, **payload)
         self.apply(index, ev)
@@ -273,7 +370,13 @@ class ClarifySession:
             raise InvalidInput(f"unknown message type {kind!r}", field="type")
         roles, model, handler = entry
         if role not in roles:
-            who = "questions come from the candidate" if kind == "ask" else "only the interviewer can"
+            who = (
+                "questions come from the candidate"
+                if kind == "ask"
+                else "only staff can"
+                if kind == "overturn"
+                else "only the interviewer can"
+            )
             raise Forbidden(f"the {role} role cannot {kind}; {who}")
         handler(_validate(model, msg), role, actor)
 
@@ -305,7 +408,84 @@ class ClarifySession:
 
     def _on_mark(self, m: MarkMsg, role: str, actor: str) -> None:
         cid = self._need_constraint(m.constraint)
-        self._discover(cid, m.how, self._now(), None, actor, m.quote[:500])
+        at, event, quote = self._now(), None, m.quote[:500]
+        if m.how == "typed":
+            # Credit for a typed question without answering it: the question is the evidence.
+            if m.question is None:
+                raise InvalidInput("a 'typed' mark needs the 'question' it credits", field="question")
+            q = self._need_question(m.question)
+            at, event, quote = q.t, q.event, q.text[:500]
+        elif m.how == "assistant" and m.prompt is not None:
+            # Credit for a prompt to the AI assistant: its time and words are the evidence.
+            asked = next((a for a in self.assistant_asked if a["prompt"] == m.prompt), None)
+            if asked is None:
+                raise InvalidInput(f"no prompt {m.prompt} to the assistant was tied to a constraint", field="prompt")
+            at, event, quote = asked["t"], asked["event"], (quote or asked["quote"])[:500]
+        self._discover(cid, m.how, at, event, actor, quote, mark=True)
+
+    def _on_undo(self, m: UndoMsg, role: str, actor: str) -> None:
+        """Undo one's own answer or mark within the window; recorded as a correction."""
+        action = self._undoable.get(m.event)
+        if action is None:
+            raise InvalidInput(f"event {m.event} is not an answer or a mark that can be undone", field="event")
+        if action["actor"] != actor:
+            whose = "auto mode's" if action["actor"] == AUTO else "someone else's"
+            raise Forbidden(f"you can undo only your own answer or mark; event {m.event} is {whose}")
+        window = self.undo_window_ms
+        if self._now() - int(action["t"]) > window:
+            raise UndoWindowPassed(
+                f"the undo window has passed (an answer or a mark can be undone for {window / 1000:g} s); "
+                "correct it with a new answer or a note instead",
+                field="event",
+            )
+        cid = action.get("constraint") or self._answer_credit.get(m.event)
+        d = self.ledger.entries.get(cid) if cid else None
+        if action["kind"] == "mark" and d is not None and d.overturned is not None:
+            raise InvalidInput("this credit was already overturned; there is nothing to undo", field="event")
+        before = self.ledger.to_json()
+        self._apply_new(ev_types.UNDONE, "interviewer", actor, event=m.event, by=actor, reason="correction")
+        if action["kind"] == "answer":
+            q = self._question(action["question"])
+            view = q.public() if q is not None else None
+            self._broadcast(
+                {"type": "answer.retracted", "question": action["question"], "note": RETRACTED_NOTE, "view": view}, ALL
+            )
+        self._broadcast(
+            {
+                "type": "undone",
+                "event": m.event,
+                "kind": action["kind"],
+                "question": action.get("question"),
+                "constraint": cid,
+                "by": actor,
+            },
+            STAFF,
+        )
+        if self.ledger.to_json() != before:
+            self._broadcast({"type": "ledger", "discovery": None, "ledger": self.ledger.to_json()}, STAFF)
+
+    def _on_overturn(self, m: OverturnMsg, role: str, actor: str) -> None:
+        self.overturn(m.constraint, m.reason, role, actor)
+
+    def overturn(self, constraint: Any, reason: str, role: str, actor: str) -> dict[str, Any]:
+        """A person takes a discovery credit back (live, or on an ended session from the API):
+        recorded and attributed; the entry stays in the ledger, marked, and scores nothing."""
+        cid = self._need_constraint(constraint)
+        reason = reason.strip()[:500]
+        if not reason:
+            raise InvalidInput("'reason' must say why the credit is overturned", field="reason")
+        d = self.ledger.entries.get(cid)
+        if d is None:
+            raise InvalidInput(f"{cid!r} was not discovered: there is no credit to overturn", field="constraint")
+        if d.how == "volunteered":
+            raise InvalidInput(f"{cid!r} was volunteered: it already counts for nothing", field="constraint")
+        if d.overturned is not None:
+            who = d.overturned.get("name") or d.overturned.get("by") or "someone"
+            raise InvalidInput(f"the credit for {cid!r} was already overturned by {who}", field="constraint")
+        self._apply_new(ev_types.OVERTURNED, role, actor, constraint=cid, reason=reason, by=actor)
+        d = self.ledger.entries[cid]
+        self._broadcast({"type": "ledger", "discovery": d.to_json(), "ledger": self.ledger.to_json()}, STAFF)
+        return d.to_json()
 
     def _on_reveal(self, m: RevealMsg, role: str, actor: str) -> None:
         cid = self._need_constraint(m.constraint)
@@ -381,6 +561,8 @@ class ClarifySession:
                 confidence=round(top.confidence, 4),
                 quote=text[:500],
             )
+            # Its own message type: the staff panel offers "Grant credit" for it.
+            self._broadcast({"type": "clarify.assistant_asked", "asked": self.assistant_asked[-1]}, STAFF)
         title = self.constraints[proposed].title if proposed else None
         self._broadcast(
             {
@@ -394,16 +576,34 @@ class ClarifySession:
         )
 
     def _answer(self, q: Question, text: str, cid: str | None, actor: str) -> None:
-        role = "interviewer" if actor != "auto" else "system"
-        self._apply_new(ev_types.ANSWER, role, actor, question=q.id, text=text, constraint=cid)
+        role = "interviewer" if actor != AUTO else "system"
+        index = self._apply_new(ev_types.ANSWER, role, actor, question=q.id, text=text, constraint=cid)
         self._broadcast({"type": "answer", "question": q.id, "text": text}, ALL)
+        if actor != AUTO:
+            self._undoable_notice(index, "answer", actor, question=q.id, constraint=cid)
         if cid is not None:
-            self._discover(cid, "typed", q.t, q.event, actor, q.text)
+            self._discover(cid, "typed", q.t, q.event, actor, q.text, answer=index)
 
-    def _discover(self, cid: str, how: str, at: int, event: int | None, actor: str, quote: str = "") -> None:
+    def _discover(
+        self,
+        cid: str,
+        how: str,
+        at: int,
+        event: int | None,
+        actor: str,
+        quote: str = "",
+        *,
+        mark: bool = False,
+        answer: int | None = None,
+    ) -> None:
         if cid in self.ledger.entries:
             return
-        self._apply_new(
+        extra: dict[str, Any] = {}
+        if mark:
+            extra["mark"] = True  # an interviewer's own mark: undoable in the window
+        if answer is not None:
+            extra["answer"] = answer  # the answer whose confirmation gave it: undone with it
+        index = self._apply_new(
             ev_types.DISCOVERED,
             "interviewer",
             actor,
@@ -412,10 +612,20 @@ class ClarifySession:
             at=at,
             event=-1 if event is None else event,  # -1: this event itself is the evidence
             quote=quote,
+            **extra,
         )
         d = self.ledger.entries.get(cid)
         if d is not None:
             self._broadcast({"type": "ledger", "discovery": d.to_json(), "ledger": self.ledger.to_json()}, STAFF)
+            if mark and actor != AUTO:
+                self._undoable_notice(index, "mark", actor, constraint=cid)
+
+    def _undoable_notice(self, index: int, kind: str, actor: str, **what: Any) -> None:
+        """Tell staff an answer or a mark may be undone by its author for the window."""
+        self._broadcast(
+            {"type": "undoable", "event": index, "kind": kind, "by": actor, "window_ms": self.undo_window_ms, **what},
+            STAFF,
+        )
 
     def set_checks(self, results: list[dict[str, Any]], actor: str) -> None:
         self._apply_new(ev_types.CHECKS, "system", actor, results=results)
@@ -432,5 +642,31 @@ class ClarifySession:
             raise InvalidInput("unknown constraint", field="constraint")
         return cid
 
+    def mark_spoken(
+        self, cid: str, at: int, quote: str, actor: str, *, source: str, utterance: str, event: int = -1
+    ) -> bool:
+        """A question asked out loud, found in a call transcript or live captions and confirmed by
+        staff (issue 10): discovered "aloud" at the transcript's time ``at`` (not now), with the
+        candidate's words and where they came from. False if the constraint was already found."""
+        cid = self._need_constraint(cid)
+        if cid in self.ledger.entries:
+            return False
+        self._apply_new(
+            ev_types.DISCOVERED,
+            "interviewer",
+            actor,
+            constraint=cid,
+            how="aloud",
+            at=max(0, int(at)),
+            event=event,  # the transcript or caption event that holds the words; -1: this one
+            quote=quote[:500],
+            source=source,
+            utterance=utterance,
+        )
+        d = self.ledger.entries.get(cid)
+        if d is not None:
+            self._broadcast({"type": "ledger", "discovery": d.to_json(), "ledger": self.ledger.to_json()}, STAFF)
+        return d is not None
 
-__all__ = ["HOWS", "ClarifySession", "Question", "Suggestion"]
+
+__all__ = ["HOWS", "ClarifySession", "Question", "Suggestion", "UndoWindowPassed"]

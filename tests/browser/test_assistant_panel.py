@@ -21,6 +21,12 @@ from tests.browser.shots import screenshot
 from tests.browser.test_room import CHROMIUM, CHROMIUM_ARGS, DIST, KERNEL_WAIT_MS, editor_text, watch_errors
 from tests.server.harness import ADMIN
 
+
+def clock(ms: int) -> str:
+    """As the pages show a time (api.ts clock): m:ss."""
+    return f"{ms // 60000}:{ms // 1000 % 60:02d}"
+
+
 PROBLEM = "ticket-escalation"
 QUESTION = "How do I drop rows with missing text?"
 SNIPPET = "def how_drop_rows_with_missing_text(rows):"  # the sim names its snippet after the question
@@ -151,5 +157,123 @@ async def test_the_candidate_asks_inserts_and_staff_watch_live(server_factory, s
                 await expect(ask_box).to_be_enabled()
 
                 assert errors == {"interviewer": [], "candidate": []}
+            finally:
+                await browser.close()
+
+
+async def code_marks(page: Page) -> list[dict[str, str]]:
+    return await page.locator("#code mark.assistant-code").evaluate_all(
+        "ms => ms.map(m => ({text: m.textContent, title: m.title, reply: m.dataset.reply}))"
+    )
+
+
+async def test_the_replay_highlights_code_from_the_assistant(server_factory, sim) -> None:  # noqa: F811
+    """The candidate inserts the assistant's code and edits around it; the replay keeps that code
+    highlighted (exactly its text, with a tooltip naming the reply) from the moment it went in,
+    and shows no highlight before; the scorecard counts it in the share of the final code."""
+    assert (DIST / "replay.html").is_file(), "frontend/dist is missing: run scripts/build-frontend.sh"
+    server = server_factory(**assistant_env(sim))
+    async with httpx.AsyncClient(
+        base_url=server.base, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30
+    ) as client:
+        r = await client.post("/api/sessions", json={"problem": PROBLEM, "candidate": "Ada"})
+        assert r.status_code == 201, r.text
+        session = r.json()
+        sid = session["id"]
+        errors: list[str] = []
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            try:
+                pages: dict[str, Page] = {}
+                for role in ("interviewer", "candidate"):
+                    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+                    page = await context.new_page()
+                    watch_errors(page, errors)
+                    await page.goto(session["links"][role])
+                    await expect(page.locator("#connection")).to_have_text("connected", timeout=15_000)
+                    pages[role] = page
+                candidate = pages["candidate"]
+                await pages["interviewer"].locator("#assistant-panel").get_by_role("button", name="Turn on").click()
+                ask_box = candidate.get_by_role("textbox", name="Ask the assistant")
+                await expect(ask_box).to_be_visible()
+
+                await replace_editor(candidate, "# %%\n")
+                await ask_box.fill(QUESTION)
+                await ask_box.press("Enter")
+                turn = candidate.locator("#assistant-panel .assistant-turn")
+                await expect(turn).to_have_attribute("data-status", "done", timeout=30_000)
+                await candidate.locator(".cm-content").click()
+                await candidate.keyboard.press("Control+End")
+                await candidate.get_by_role("button", name="Insert at cursor").click()
+                async with asyncio.timeout(10):
+                    while SNIPPET not in await editor_text(candidate):
+                        await asyncio.sleep(0.1)
+                events = await wait_recording(
+                    client,
+                    sid,
+                    lambda evs: any(e["type"] == "process.signal" and e["payload"]["kind"] == "insert" for e in evs),
+                )
+                insert = next(e for e in events if e["type"] == "process.signal" and e["payload"]["kind"] == "insert")
+                at, size = insert["payload"]["at"], insert["payload"]["size"]
+                inserted = (await editor_text(candidate))[at : at + size]
+                assert inserted.startswith(SNIPPET), inserted
+                asked_t = next(e for e in events if e["type"] == "assistant.prompt")["t"]
+
+                # Typed above and below the inserted code.
+                await candidate.keyboard.press("Control+Home")
+                await candidate.keyboard.type("import re\n")
+                await candidate.keyboard.press("Control+End")
+                await candidate.keyboard.type("\nprint('done')")
+                async with asyncio.timeout(10):
+                    while "print('done')" not in (
+                        final := (await client.get(f"/api/sessions/{sid}/document")).json().get("text", "")
+                    ):
+                        await asyncio.sleep(0.2)
+                assert final.startswith("import re\n# %%\n" + inserted), final
+
+                # The scorecard: all of the inserted code is still in the final text.
+                card = (await client.get(f"/api/sessions/{sid}/scorecard")).json()["assistant"]
+                assert card["final_code_chars_from_assistant"] == size
+                assert card["final_code_chars"] == len(final)
+                assert card["final_code_share"] == round(size / len(final), 4)
+                typing = (await client.get(f"/api/sessions/{sid}/scorecard")).json()["process"]["typing"]
+                # Everything else in the final text was typed by the candidate, and counted; typing the
+                # closing quote and parenthesis over the ones the editor auto-closed counts twice.
+                assert len(final) - size <= typing["typed_chars"] <= len(final) - size + 2
+                assert typing["bursts"] >= 1 and len(typing["list"]) == typing["bursts"]
+
+                # The replay at the end: the highlight is exactly the inserted code.
+                reviewer = session["tokens"]["reviewer"]
+                replay = await (await browser.new_context(viewport={"width": 1280, "height": 900})).new_page()
+                watch_errors(replay, errors)
+                await replay.goto(f"{server.base}/replay/{sid}?token={reviewer}#t=99999999")
+                await expect(replay.locator("body")).to_have_attribute("data-loaded", "true", timeout=15_000)
+                await expect(replay.locator("#code")).to_contain_text("print('done')", timeout=10_000)
+                # Opening plays the edits in; once their brief highlights fade, the assistant's stays.
+                await expect(replay.locator("#code .edit-mark")).to_have_count(0, timeout=10_000)
+                await expect(replay.locator("#code mark.assistant-code")).to_have_count(1)
+                marks = await code_marks(replay)
+                assert marks[0]["text"] == inserted
+                assert marks[0]["reply"] == "1" and "from the assistant, reply 1" in marks[0]["title"]
+                await screenshot(replay, "assistant-replay-highlight.png")
+                # The insert is a signal marker on the timeline; typing bursts are a strip under it.
+                signal = replay.locator('#markers .marker[data-kind="signal"]')
+                await expect(signal).to_have_count(1)
+                await expect(signal).to_have_attribute(
+                    "aria-label", f"{clock(insert['t'])} Inserted {size} characters from the assistant (reply 1)"
+                )
+                await expect(replay.locator(".typing-strip .typing-burst")).to_have_count(typing["bursts"])
+
+                # Before the insert (when the question was asked): no highlight, no snippet.
+                await replay.evaluate(f"location.hash = '#t={asked_t}'")
+                await expect(replay.locator("#code")).not_to_contain_text(SNIPPET)
+                await expect(replay.locator("#code mark.assistant-code")).to_have_count(0)
+                # Playing on from there, the highlight appears with the code and stays.
+                await replay.locator("#speed").select_option("32")
+                await replay.locator("#play").click()
+                await expect(replay.locator("#code mark.assistant-code")).to_have_count(1, timeout=20_000)
+                await expect(replay.locator("body")).to_have_attribute("data-playing", "false", timeout=30_000)
+                assert (await code_marks(replay))[0]["text"] == inserted
+                assert errors == []
             finally:
                 await browser.close()

@@ -70,14 +70,16 @@ def leaks(haystack: str, texts: list[str]) -> list[str]:
     return [t for t in texts if t in haystack or html.escape(t, quote=False) in haystack]
 
 
-async def staff_controls_enabled(page: Page) -> list[str]:
+async def staff_controls_enabled(page: Page, outside: str | None = None) -> list[str]:
     """Enabled controls of the staff panel, tabs and "new output ↓" markers aside (an observer
-    may only look; those only move the view)."""
+    may only look; those only move the view); with ``outside``, those not inside that element."""
     return await page.evaluate(
-        """() => Array.from(document.querySelectorAll(
+        """(outside) => Array.from(document.querySelectorAll(
             "#right button, #right textarea, #right select, #right input, .staff-session button"
         )).filter((c) => !c.disabled && c.getAttribute("role") !== "tab" && !c.classList.contains("new-marker"))
-          .map((c) => c.outerHTML.slice(0, 120))"""
+          .filter((c) => !outside || !c.closest(outside))
+          .map((c) => c.outerHTML.slice(0, 120))""",
+        outside,
     )
 
 
@@ -145,8 +147,8 @@ async def test_staff_panel_answers_marks_rates_and_ends_without_leaking(server_f
             await expect(interviewer.get_by_role("tab", name="Questions")).to_contain_text("1")
             await screenshot(interviewer, "room-interviewer-staff.png")
 
-            # Confirm + pack answer: the candidate gets the pack's answer, the constraint is typed.
-            await card.get_by_role("button", name="Confirm + pack answer").click()
+            # Send pack answer (its text previewed first): the candidate gets it, the constraint is typed.
+            await card.get_by_role("button", name="Send pack answer").click()
             await expect(candidate.locator("#thread .q-answer")).to_have_text([answer])
             await expect(card).to_have_attribute("data-status", "answered")
             await expect(card.locator(".q-answer")).to_have_text(answer)
@@ -234,7 +236,10 @@ async def test_staff_panel_answers_marks_rates_and_ends_without_leaking(server_f
             assert href == f"/api/sessions/{session['id']}/scorecard?token={interviewer_token}"
             await expect(candidate.locator("#notice")).to_contain_text("the session has ended")
             await expect(interviewer.get_by_role("button", name="End session")).to_be_hidden()
-            assert await staff_controls_enabled(interviewer) == []
+            # Everything is closed except the call transcript: it usually arrives after the call,
+            # and its questions are marked on the ended session (issue 10).
+            assert await staff_controls_enabled(interviewer, outside="#transcript") == []
+            assert await staff_controls_enabled(interviewer) != []  # the transcript's upload stays
             async with httpx.AsyncClient(base_url=server.base) as http:
                 r = await http.get(href, timeout=30)
             assert r.status_code == 200, r.text

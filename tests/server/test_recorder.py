@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 from server.document import checkpoint_event, rebuild_doc, text_at
 from server.events import Event
 from server.recording import Recorder, session_key
+from server.runs import size_of
 from tests.server.harness import RedisProcess
 
 
@@ -20,7 +21,9 @@ async def test_events_are_written_in_order(tmp_path: Path) -> None:
     try:
         async with Recorder(client) as rec:
             for i in range(1200):
-                rec.append("s1", Event(i, "tick", "candidate", "a", {"i": i}))
+                payload = {"i": i, "text": "größe ✓" * (i % 3)}
+                # The size it returns is what the runtime budgets: the payload's compact JSON.
+                assert rec.append("s1", Event(i, "tick", "candidate", "a", payload)) == size_of(payload)
             assert await rec.flush()
             events = await rec.read("s1")
             assert [e.payload["i"] for e in events] == list(range(1200))
