@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from problems import Constraint, Problem
+from server.clarify import calibration as cal
 from server.clarify.dense import StaticEmbedder
 from server.clarify.hybrid import HybridMatcher
 from server.clarify.matcher import LexicalMatcher, Matcher
@@ -37,8 +38,34 @@ class Query:
     def hybrid(self, embedder: StaticEmbedder | None) -> HybridMatcher:
         return HybridMatcher(self.constraints, examples=self.examples, offtopic=self.offtopic, embedder=embedder)
 
+    def before(self, embedder: StaticEmbedder | None, added: frozenset[str]) -> HybridMatcher:
+        """The hybrid matcher as it was before issue 10's off-topic work: its frozen constants,
+        and without the questions about nothing hidden added to ``questions.toml`` then."""
+        return HybridMatcher(
+            self.constraints,
+            examples=[e for e in self.examples if e[0] not in added],
+            offtopic=[t for t in self.offtopic if t not in added],
+            embedder=embedder,
+            calibration=cal.BEFORE_DENSE if embedder is not None else cal.BEFORE_LEXICAL,
+        )
+
     def lexical(self) -> Matcher:
         return LexicalMatcher(self.constraints, examples=self.examples)
+
+
+ADDED_MARKER = "# Added for issue 10"
+
+
+def added_questions(problems: dict[str, Problem]) -> frozenset[str]:
+    """Questions written below ``ADDED_MARKER`` in a ``questions.toml`` (the "before" matcher
+    of the bench is built without them)."""
+    out: set[str] = set()
+    for p in problems.values():
+        text = (p.path / "questions.toml").read_text()
+        if ADDED_MARKER in text:
+            tail = text[text.index(ADDED_MARKER) :]
+            out.update(q["text"] for q in tomllib.loads(tail).get("question", []))
+    return frozenset(out)
 
 
 def pooled_offtopic(problems: dict[str, Problem]) -> list[str]:

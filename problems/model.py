@@ -43,12 +43,25 @@ class Check(_Strict):
     description: str = Field(min_length=5)
 
 
+AnchorKey = Literal["1", "2", "3", "4"]
+
+
 class Dimension(_Strict):
-    """A rubric dimension with anchors for ratings 1-4."""
+    """A rubric dimension with anchors for ratings 1-4.
+
+    ``anchors_by_level`` (optional) rephrases some anchors for the level a session is
+    interviewed at: the same dimension means more at staff than at junior. Anchors a level
+    does not rephrase keep their ``anchors`` wording."""
 
     id: str = Field(pattern=SLUG)
     title: str = Field(min_length=3)
-    anchors: dict[Literal["1", "2", "3", "4"], str]
+    anchors: dict[AnchorKey, str]
+    anchors_by_level: dict[Level, dict[AnchorKey, str]] = Field(default_factory=dict)
+
+    def at_level(self, level: Level) -> Dimension:
+        """This dimension with the anchors of ``level`` in place of the generic ones."""
+        override = self.anchors_by_level.get(level)
+        return self.model_copy(update={"anchors": {**self.anchors, **override}}) if override else self
 
 
 class ProblemMeta(_Strict):
@@ -73,7 +86,10 @@ class Question(_Strict):
 
 
 class Problem(_Strict):
-    """A fully validated pack, ready to serve."""
+    """A fully validated pack, ready to serve.
+
+    ``session_level`` is set only on a copy made for one session interviewed at a level (see
+    ``server.clarify.levels.at_level``); packs as loaded leave it None and use their own level."""
 
     meta: ProblemMeta
     path: Path
@@ -83,10 +99,16 @@ class Problem(_Strict):
     checks_code: str
     reference: str
     questions: list[Question]
+    session_level: Level | None = None
 
     @property
     def id(self) -> str:
         return self.meta.id
+
+    @property
+    def level(self) -> Level:
+        """The level this problem is interviewed at: the session's when set, else the pack's."""
+        return self.session_level or self.meta.level
 
     @property
     def data_dir(self) -> Path | None:
@@ -100,7 +122,7 @@ class Problem(_Strict):
             "id": m.id,
             "title": m.title,
             "specialization": m.specialization,
-            "level": m.level,
+            "level": self.level,
             "minutes": m.minutes,
             "summary": m.summary,
         }

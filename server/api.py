@@ -12,10 +12,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
+from problems.model import Level
 from server import events as E
 from server import export, tokens
 from server.auth import policy
 from server.auth.principal import Principal
+from server.clarify.levels import for_session
 from server.document import text_at
 from server.errors import ClarifyError, Forbidden, InvalidInput, Unauthorized
 from server.errors import NotFound as NotFoundError
@@ -46,6 +48,9 @@ class CreateSession(BaseModel):
     candidate_email: str = Field("", max_length=320)
     # When the interview is planned (ms since the epoch); the staff home lists it as upcoming.
     scheduled_at: int | None = Field(None, ge=0, le=4_102_444_800_000)
+    # The level the candidate is interviewed at (issue 14): it sets the bar (problems/levels.toml).
+    # Default: the problem's own level.
+    level: Level | None = None
 
 
 class CandidateLink(BaseModel):
@@ -239,7 +244,8 @@ async def _awaits_rating(state: Any, info: Any, actor: str) -> bool:
         return False
     events = await state.recorder.read(info.id)
     rated = {e.payload.get("dimension") for e in events if e.type == E.RATE and e.actor == actor}
-    return not {d.id for d in problem.meta.rubric} <= rated
+    # The rubric of the session's level (staff adds "design discussion", every level "scope & triage").
+    return not {d.id for d in for_session(problem, info.level).meta.rubric} <= rated
 
 
 def _links(request: Request, session_id: str, tokens: dict[str, str]) -> dict[str, str]:
@@ -259,6 +265,7 @@ async def create_session(request: Request) -> JSONResponse:
     state = request.state.clarify
     if body.problem and body.problem not in state.problems:
         raise InvalidInput(f"problem: unknown problem {body.problem!r}", field="problem")
+    level = body.level or (state.problems[body.problem].meta.level if body.problem else "")
     info, tokens = await state.store.create(
         body.problem,
         body.candidate,
@@ -269,6 +276,7 @@ async def create_session(request: Request) -> JSONResponse:
         candidate_email=body.candidate_email.strip(),
         base_url=str(request.base_url),
         scheduled_ms=body.scheduled_at,
+        level=level,
     )
     rt = await state.runtimes.get(info)
     rt.name_actor(principal.actor, principal.name)
@@ -281,6 +289,7 @@ async def create_session(request: Request) -> JSONResponse:
         via=principal.via,
         session=info.id,
         problem=body.problem,
+        level=level,
     )
     return JSONResponse(
         {**info.staff_json(), "tokens": tokens, "links": _links(request, info.id, tokens)}, status_code=201

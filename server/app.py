@@ -29,6 +29,7 @@ from server.auth import oidc
 from server.auth.personal_tokens import PersonalTokens
 from server.auth.principal import Authenticator, origin
 from server.auth.websessions import WebSessions, load_cookie_secret
+from server.clarify.levels import load_levels
 from server.errors import ClarifyError
 from server.lifecycle import Lifecycle
 from server.managed_redis import ManagedRedis
@@ -167,6 +168,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             problems, issues = load_packs(settings.problems_dir or PACKS_DIR)
             for issue in issues:
                 log.error("problem pack not loaded: %s", issue)
+            load_levels()  # problems/levels.toml: a broken bar stops the start, naming file and field
             await examples_api.preload(client, problems)  # learnt examples, before any matcher
             store = SessionStore(client, candidate_grace_ms=settings.candidate_link_grace_minutes * 60_000)
             limits = Limits(

@@ -118,15 +118,25 @@ def parse_report(stdout: bytes, nonce: str) -> dict[str, ReportedCheck]:
     return found
 
 
+LEVEL_FILE = "level.json"  # {"level": ...} among the hidden files: per-level check thresholds
+
+
 def _hidden_files(problem: Problem) -> dict[str, bytes]:
+    """The pack's ``hidden/`` files, plus ``level.json``: the level the session is interviewed at,
+    so a check can hold a staff candidate to a higher threshold than a junior one without any
+    change to the grader image (problems/README.md, "Per-level thresholds")."""
     hidden = problem.path / "hidden"
-    if not hidden.is_dir():
-        return {}
-    return {
-        str(p.relative_to(hidden)): p.read_bytes()
-        for p in sorted(hidden.rglob("*"))
-        if p.is_file() and not p.is_symlink()
-    }
+    files = (
+        {
+            str(p.relative_to(hidden)): p.read_bytes()
+            for p in sorted(hidden.rglob("*"))
+            if p.is_file() and not p.is_symlink()
+        }
+        if hidden.is_dir()
+        else {}
+    )
+    files[LEVEL_FILE] = json.dumps({"level": problem.level, "pack_level": problem.meta.level}).encode()
+    return files
 
 
 async def run_checks(

@@ -23,6 +23,7 @@ from server import events as E
 from server.assistant import SessionAssistant
 from server.audience import ALL, STAFF, STAFF_ROLES, Audience, visible_to
 from server.clarify.examples import learn_from
+from server.clarify.levels import for_session
 from server.clarify.session import ClarifySession
 from server.collab import Peer, Room
 from server.connection import Connection
@@ -164,7 +165,8 @@ class SessionRuntime:
 
     def start(self, candidate: str, actor: str = "admin") -> None:
         """Record the session's creation and seed the editor with the problem's starter code."""
-        self.record(E.SESSION_CREATED, "interviewer", actor, problem=self.info.problem, candidate=candidate)
+        i = self.info
+        self.record(E.SESSION_CREATED, "interviewer", actor, problem=i.problem, candidate=candidate, level=i.level)
         if self.problem is not None:
             self.room.seed(Peer(role="system", actor="starter", writable=True), self.problem.starter)
 
@@ -537,7 +539,7 @@ class Runtimes:
                 self.pool,
                 Room(rebuild_doc(events)),
                 runs_from_events(events, self.limits.hello_output_bytes),
-                problem=self.problems.get(info.problem),
+                problem=for_session(self.problems.get(info.problem), info.level),
                 events=events,
                 limits=self.limits,
             )

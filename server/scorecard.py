@@ -23,7 +23,8 @@ from problems import Problem
 from server import events as E
 from server.assistant import SessionAssistant
 from server.assistant import summary as assistant_summary
-from server.clarify.scoring import ScoringConfig, scorecard
+from server.clarify.levels import bar_line, for_session
+from server.clarify.scoring import ScoringConfig, level_config, scorecard
 from server.clarify.session import ClarifySession
 from server.events import Event
 from server.process_signals import summary as process_summary
@@ -39,6 +40,7 @@ def clarify_state(problem: Problem, events: Sequence[Event], upto_t: int | None 
 
 def session_scorecard(problem: Problem, events: Sequence[Event], session: dict[str, Any]) -> dict[str, Any]:
     """The scorecard of one session, with its session summary and a replay link per figure."""
+    problem = for_session(problem, session.get("level")) or problem  # the bar of its level (issue 14)
     state = clarify_state(problem, events)
     card = scorecard(problem, state.ledger, state.checks, state.ratings)
     card["session"] = session
@@ -85,7 +87,8 @@ BAND_MEANINGS = {
 PARTS = {
     "discovery": (
         "Discovery",
-        "hidden constraints the candidate surfaced, by weight; asking counts in full, a failing check half, "
+        "hidden constraints the candidate surfaced, by weight; asking, or finding one in a failing run, counts "
+        "in full; "
         "earlier counts more and after the first run 70%",
     ),
     "checks": (
@@ -210,7 +213,8 @@ def _explain(card: dict[str, Any], problem: Problem, events: Sequence[Event], st
         "specialization": meta.specialization,
         "minutes": meta.minutes,
     }
-    card["band_explained"] = band_explained(card)
+    card["band_explained"] = band_explained(card, level_config(card["level"]) if card.get("level") else None)
+    card["bar"]["line"] = bar_line(card["bar"])
     questions_by_event = {q.event: q for q in state.questions}
     asked_assistant = (card.get("assistant") or {}).get("constraints_asked") or []
     for row in card["discovery"]:
@@ -348,6 +352,7 @@ def comparison(problem: Problem, cards: Sequence[dict[str, Any]]) -> dict[str, A
                 "interviewer": {"id": card["session"].get("host"), "name": card["session"].get("host_name")},
                 "overall": card["overall"],
                 "band": card["band"],
+                "level": card.get("level"),  # bands differ by level: compare within one
                 "parts": card["parts"],
                 "discovery": {
                     r["constraint"]: {"how": r["how"], "t": r["t"], "credit": r["credit"]} for r in card["discovery"]

@@ -162,6 +162,8 @@ def _top(pdf: ScorecardPDF, card: dict[str, Any], title: str) -> None:
         "ended" if session.get("status") == "ended" else "still live",
     ]
     pdf.para(" · ".join(s for s in sub if s), 9, gray=True)
+    if (card.get("bar") or {}).get("line"):
+        pdf.para(card["bar"]["line"], 9)
     pdf.ln(2)
     parts = card.get("parts") or {}
     line = f"{str(card.get('band', '')).upper()}   {_num(card.get('overall'), '.0f')} / 100 overall"

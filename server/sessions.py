@@ -57,6 +57,9 @@ class SessionInfo:
     legal_hold: bool = False
     started_ms: int | None = None  # the candidate's first join
     scheduled_ms: int | None = None  # when the interview is planned (epoch ms), if scheduled
+    # The level the candidate is interviewed at (issue 14); "" for sessions made before levels,
+    # which are held to their pack's level.
+    level: str = ""
 
     @classmethod
     def from_hash(cls, h: dict[bytes, bytes]) -> SessionInfo:
@@ -77,6 +80,7 @@ class SessionInfo:
             legal_hold=d.get("legal_hold") == "1",
             started_ms=int(d["started_ms"]) if d.get("started_ms") else None,
             scheduled_ms=int(d["scheduled_ms"]) if d.get("scheduled_ms") else None,
+            level=d.get("level", ""),
         )
 
     @property
@@ -99,6 +103,7 @@ class SessionInfo:
             "legal_hold": self.legal_hold,
             "scheduled_ms": self.scheduled_ms,
             "started_ms": self.started_ms,
+            "level": self.level or None,
         }
 
     def upcoming(self, now: int) -> bool:
@@ -134,9 +139,11 @@ class SessionStore:
         candidate_email: str = "",
         base_url: str = "",
         scheduled_ms: int | None = None,
+        level: str = "",
     ) -> tuple[SessionInfo, dict[str, str]]:
         """A new live session and its role tokens (shown once). ``candidate_valid_s`` bounds
-        the candidate link's validity; without it the link lasts until the session ends."""
+        the candidate link's validity; without it the link lasts until the session ends.
+        ``level``: the level the candidate is interviewed at (the caller resolves the default)."""
         session_id = secrets.token_hex(8)
         tokens = {role: secrets.token_urlsafe(32) for role in ROLES}
         created = now_ms()
@@ -154,6 +161,7 @@ class SessionStore:
             "candidate_email": candidate_email,
             "base_url": base_url,
             "scheduled_ms": str(scheduled_ms or ""),
+            "level": level,
             **{f"tok:{role}": _hash(tok) for role, tok in tokens.items()},
         }
         pipe = self.redis.pipeline()

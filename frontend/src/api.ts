@@ -180,6 +180,7 @@ export interface SessionSummary {
   role?: string;
   host?: string | null;
   host_name?: string | null;
+  level?: string | null; // the level the candidate is interviewed at (issue 14)
   candidate_link?: { expires_ms: number | null };
   scheduled_ms?: number | null;
 }

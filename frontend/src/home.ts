@@ -47,6 +47,7 @@ const ui = {
   problem: byId<HTMLSelectElement>("problem"),
   candidate: byId<HTMLInputElement>("candidate"),
   scheduled: byId<HTMLInputElement>("scheduled"),
+  level: byId<HTMLSelectElement>("level"),
   createError: byId("create-error"),
   created: byId("created"),
   createdTitle: byId("created-title"),
@@ -366,10 +367,12 @@ ui.create.addEventListener("submit", async (ev) => {
       problem: ui.problem.value,
       candidate,
       ...(scheduledAt !== null && Number.isFinite(scheduledAt) ? { scheduled_at: scheduledAt } : {}),
+      ...(ui.level.value ? { level: ui.level.value } : {}),
     });
     showCreated(session);
     ui.candidate.value = "";
     ui.scheduled.value = "";
+    ui.level.value = "";
     await loadSessions();
     ui.createdLinks.querySelector<HTMLButtonElement>("button")?.focus();
   } catch (err) {
@@ -440,7 +443,7 @@ function sessionRow(s: SessionSummary, kept: Record<string, string> | undefined)
 
   row.append(
     el("td", "who", s.candidate),
-    el("td", undefined, problem ? problem.title : (s.problem ?? "—")),
+    el("td", undefined, `${problem ? problem.title : (s.problem ?? "—")}${s.level ? ` · ${s.level}` : ""}`),
     el("td", "host", s.host_name || (s.host ? s.host : "—")),
     el("td", undefined, s.scheduled_ms ? `scheduled ${when(s.scheduled_ms)}` : when(s.created_ms)),
     statusCell,

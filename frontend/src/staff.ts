@@ -122,6 +122,7 @@ export class StaffPanel {
 
   private constraints: Constraint[] = [];
   private rubric: Dimension[] = [];
+  private level = ""; // the level this session is interviewed at: it sets the bar (issue 14)
   private questions = new Map<number, StaffQuestion>();
   private ledger: Record<string, Discovery | null> = {};
   private notes: Note[] = [];
@@ -363,7 +364,7 @@ export class StaffPanel {
   // -- state from hello ----------------------------------------------------------------------
 
   hello(problem: unknown, clarify: unknown, session: unknown): void {
-    const p = (problem ?? {}) as { constraints?: Constraint[]; rubric?: Dimension[] };
+    const p = (problem ?? {}) as { constraints?: Constraint[]; rubric?: Dimension[]; level?: string };
     const c = (clarify ?? {}) as {
       mode?: string;
       questions?: (Omit<StaffQuestion, "proposed"> & { suggestions?: SuggestionItem[] })[];
@@ -379,6 +380,7 @@ export class StaffPanel {
     const proposeAt = typeof c.threshold === "number" ? c.threshold : 1;
     this.constraints = Array.isArray(p.constraints) ? p.constraints : [];
     this.rubric = Array.isArray(p.rubric) ? p.rubric : [];
+    this.level = typeof p.level === "string" ? p.level : "";
     this.questions.clear();
     for (const q of c.questions ?? []) {
       const suggestions = Array.isArray(q.suggestions) ? q.suggestions : [];
@@ -1027,6 +1029,7 @@ export class StaffPanel {
     const focused = document.activeElement as HTMLElement | null;
     const refocus = focused?.dataset.dimension ? `${focused.dataset.dimension}:${focused.dataset.score}` : null;
     this.ratingBox.replaceChildren(
+      ...(this.level ? [el("p", "muted level-bar", `Rated at the ${this.level} bar`)] : []),
       ...this.rubric.map((dim) => {
         const current = this.ratings[dim.id]?.score ?? null;
         const box = el("fieldset", "dimension", null, { "data-dimension": dim.id });

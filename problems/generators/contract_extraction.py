@@ -23,6 +23,11 @@ What the data really exhibits (one line per hidden constraint of the pack):
 * long-documents - about 1 in 12 run to 4,100-4,500 tokens (over sim-small's 4,096) and carry their
   key-terms table as a schedule at the very end; the others mostly open with one (some have
   only a cover block or only prose clauses).
+* amendments - about 30% of contracts (60% of the long ones) carry an amendment after the
+  signatures that changes the end date, the liability cap or the payment term; the key-terms
+  table is never updated, so it is out of date there. Key-terms tables use varied labels
+  (Supplier, Commencement Date, Cap on liability...) and some are pipe tables; about a third of
+  the contracts have none (a cover block or prose only).
 * evaluation - labels exist only for the 25 contracts in ``labelled_sample``.
 """
 
@@ -420,6 +425,26 @@ SCHEDULE_ROWS = [
 ]
 
 
+CAPS = [50_000, 100_000, 150_000, 250_000, 500_000, 750_000, 1_000_000, 1_500_000, 2_000_000, 2_500_000]
+# Of contracts with an end date, cap or payment term, the share later amended: long master
+# agreements run for years and are amended more often.
+AMEND_SHARE = {False: 0.3, True: 0.6}
+KEY_TERM_LABELS = {
+    "supplier_name": "Supplier name",
+    "start_date": "Start date",
+    "end_date": "End date",
+    "renewal_terms": "Renewal terms",
+    "liability_cap": "Liability cap",
+    "governing_law": "Governing law",
+    "payment_days": "Payment terms",
+}
+KEY_TERM_VARIANTS = [
+    {"supplier_name": "Supplier", "start_date": "Commencement Date", "end_date": "Expiry Date"},
+    {"supplier_name": "Contractor", "liability_cap": "Cap on liability", "payment_days": "Payment"},
+    {"start_date": "Effective date", "end_date": "Initial term ends", "governing_law": "Applicable law"},
+]
+
+
 def _company(rng: random.Random, country: str, used: set[str]) -> str:
     while True:
         name = f"{rng.choice(NAME_A)} {rng.choice(NAME_B)} {rng.choice(COUNTRIES[country][1])}"
@@ -435,7 +460,35 @@ def _law_code(phrase: str) -> str:
     return LAW_CODE_EXTRA[phrase]
 
 
-def _contract(rng: random.Random, used: set[str], long: bool) -> tuple[str, dict, dict]:
+def _amendment(arng: random.Random, labels: dict, start: date, end: date, cap: int, pay: int, long: bool) -> dict:
+    """Which terms a later amendment changes, and to what (empty: the contract was never amended)."""
+    amendable = [f for f in ("end_date", "liability_cap", "payment_days") if labels[f] is not None]
+    if not amendable or arng.random() >= AMEND_SHARE[long]:
+        return {}
+    changed = arng.sample(amendable, 2 if len(amendable) > 1 and arng.random() < 0.35 else 1)
+    out: dict = {"date": start + timedelta(days=arng.randint(60, max(61, (end - start).days - 30)))}
+    if "end_date" in changed:
+        out["end_date"] = end.replace(year=end.year + arng.choice([1, 1, 2]), day=min(end.day, 28))
+    if "liability_cap" in changed:
+        out["liability_cap"] = arng.choice([c for c in CAPS if c != cap])
+    if "payment_days" in changed:
+        out["payment_days"] = arng.choice([d for d in (14, 30, 45, 60, 90) if d != pay])
+    return out
+
+
+def _key_terms_style(arng: random.Random) -> dict[str, str]:
+    """How a contract's key-terms table labels its rows: drafters use different templates."""
+    style = arng.choices(["plain", "variant", "table"], weights=[50, 30, 20])[0]
+    labels = dict(KEY_TERM_LABELS)
+    if style == "variant":
+        labels.update(arng.choice(KEY_TERM_VARIANTS))
+    return {"style": style, **labels}
+
+
+def _contract(
+    rng: random.Random, used: set[str], long: bool, arng: random.Random | None = None
+) -> tuple[str, dict, dict]:
+    arng = arng or random.Random(0)
     countries = list(COUNTRIES)
     country = rng.choices(countries, weights=[COUNTRIES[c][0] for c in countries])[0]
     _, _, addresses, cur_styles, date_styles, laws = COUNTRIES[country]
@@ -450,7 +503,7 @@ def _contract(rng: random.Random, used: set[str], long: bool) -> tuple[str, dict
     end = date(start.year + (start.month - 1 + term_months) // 12, (start.month - 1 + term_months) % 12 + 1, 1)
     end = end - timedelta(days=1) if rng.random() < 0.6 else end.replace(day=min(start.day, 28))
     signed = start - timedelta(days=rng.randint(3, 40))
-    cap = rng.choice([50_000, 100_000, 150_000, 250_000, 500_000, 750_000, 1_000_000, 1_500_000, 2_000_000, 2_500_000])
+    cap = rng.choice(CAPS)
     pay = rng.choice([14, 30, 30, 30, 45, 60, 60, 90])
     renewal = rng.choice(["automatic", "automatic", "manual"])
     law = (
@@ -476,6 +529,13 @@ def _contract(rng: random.Random, used: set[str], long: bool) -> tuple[str, dict
         "governing_law": None if "governing_law" in missing else _law_code(law),
         "payment_days": None if "payment_days" in missing else pay,
     }
+    amended = _amendment(arng, labels, start, end, cap, pay, long)
+    for key, value in amended.items():
+        if key in labels:
+            labels[key] = (
+                value.isoformat() if isinstance(value, date) else float(value) if key == "liability_cap" else value
+            )
+    kt = _key_terms_style(arng)
     D = lambda d: fmt_date(d, dstyle)  # noqa: E731
     title = rng.choice(
         [
@@ -496,25 +556,31 @@ def _contract(rng: random.Random, used: set[str], long: bool) -> tuple[str, dict
     parts.append("")
     parts.append(f"The Supplier agrees to provide {service} to the Customer on the terms below.")
     parts.append("")
-    key_terms: list[str] = [f"Supplier name: {supplier}", f"Start date: {D(start)}"]
+    sep = " | " if kt["style"] == "table" else ": "
+
+    def row(key: str, value: str) -> str:
+        return f"{kt[key]}{sep}{value}"
+
+    key_terms: list[str] = ["Term | Value"] if kt["style"] == "table" else []
+    key_terms += [row("supplier_name", supplier), row("start_date", D(start))]
     if "end_date" not in missing:
-        key_terms.append(f"End date: {D(end)}")
+        key_terms.append(row("end_date", D(end)))
     elif rng.random() < 0.5:
-        key_terms.append("End date: none (rolling contract)")
+        key_terms.append(row("end_date", "none (rolling contract)"))
     if renewal is not None:
         key_terms.append(
-            f"Renewal terms: {'automatic, 12 months' if renewal == 'automatic' else 'by written agreement only'}"
+            row("renewal_terms", "automatic, 12 months" if renewal == "automatic" else "by written agreement only")
         )
     if "liability_cap" not in missing:
-        key_terms.append(f"Liability cap: {fmt_amount(cap, astyle)}")
+        key_terms.append(row("liability_cap", fmt_amount(cap, astyle)))
     else:
-        key_terms.append(f"Liability cap: {rng.choice(['see clause 4', 'unlimited', 'not applicable'])}")
+        key_terms.append(row("liability_cap", rng.choice(["see clause 4", "unlimited", "not applicable"])))
     if "governing_law" not in missing:
-        key_terms.append(f"Governing law: {law[0].upper() + law[1:]}")
+        key_terms.append(row("governing_law", law[0].upper() + law[1:]))
     if "payment_days" not in missing:
-        key_terms.append(f"Payment terms: {rng.choice([f'net {pay} days', f'{pay} days from invoice date'])}")
+        key_terms.append(row("payment_days", rng.choice([f"net {pay} days", f"{pay} days from invoice date"])))
     elif rng.random() < 0.6:
-        key_terms.append("Payment terms: as set out in Schedule 2")
+        key_terms.append(row("payment_days", "as set out in Schedule 2"))
     if layout == "key-terms":
         parts.append("KEY TERMS")
         parts.extend(key_terms)
@@ -623,6 +689,23 @@ def _contract(rng: random.Random, used: set[str], long: bool) -> tuple[str, dict
         parts.append("")
     parts.append(f"Signed for and on behalf of {supplier}: ______________________  Date: {D(signed)}")
     parts.append(f"Signed for and on behalf of Brightwell Retail Group Ltd: ______________________  Date: {D(signed)}")
+    if amended:
+        # Signed later and appended; the key-terms table above was never updated.
+        parts += ["", "AMENDMENT No. 1", f"This amendment is dated {D(amended['date'])}. With effect from that date:"]
+        term_no = 1
+        if "end_date" in amended:
+            parts.append(
+                f"Clause {term_no}.1 is amended so that this Agreement shall remain in force until {D(amended['end_date'])}."
+            )
+        if "liability_cap" in amended:
+            parts.append(
+                "The limitation of liability clause is amended so that each party's total aggregate liability shall"
+                f" not exceed {fmt_amount(amended['liability_cap'], astyle)}."
+            )
+        if "payment_days" in amended:
+            parts.append(f"Invoices are now payable within {amended['payment_days']} days of the invoice date.")
+        parts.append("All other terms of the Agreement remain in full force and effect.")
+        parts.append(f"Signed for and on behalf of {supplier}: ______________________  Date: {D(amended['date'])}")
     meta = {
         "country": country,
         "date_style": dstyle,
@@ -630,6 +713,8 @@ def _contract(rng: random.Random, used: set[str], long: bool) -> tuple[str, dict
         "long": long,
         "missing": sorted(missing),
         "layout": layout,
+        "key_terms_style": kt["style"] if layout in ("key-terms", "schedule") else None,
+        "amended": sorted(k for k in amended if k in labels),
     }
     return "\n".join(parts), labels, meta
 
@@ -640,15 +725,16 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
 
 def generate(pack_dir: Path = PACK_DIR) -> None:
     rng = random.Random(SEED)
+    arng = random.Random(SEED + 1)  # amendments and key-terms templates: their own stream
     used: set[str] = set()
     visible: list[dict] = []
     for i in range(200):
-        text, labels, meta = _contract(rng, used, long=rng.random() < 0.06)
+        text, labels, meta = _contract(rng, used, long=rng.random() < 0.06, arng=arng)
         visible.append({"id": f"C-{2401 + i}", "filename": f"contract_{2401 + i}.txt", "text": text, "_labels": labels})
     hidden: list[dict] = []
     for i in range(44):
         long = i in (7, 23) or i >= 40
-        text, labels, meta = _contract(rng, used, long=long)
+        text, labels, meta = _contract(rng, used, long=long, arng=arng)
         hidden.append(
             {
                 "id": f"H-{501 + i}",

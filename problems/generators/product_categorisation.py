@@ -2,8 +2,9 @@
 
 Writes into the pack folder:
 
-* ``data/listings.csv`` - last quarter's marketplace listings: title, description and the category
-  the seller picked (what the candidate trains on).
+* ``data/listings.csv`` - last quarter's marketplace listings: title, description, where the
+  listing came from (``source``: app, web or bulk-import) and the category the seller picked (what
+  the candidate trains on).
 * ``data/expert_labels.csv`` - a random sample of those listings re-labelled by the catalogue team.
 * ``hidden/holdout.csv`` - new listings as the listing API sends them at creation (title cut to
   80 characters, no description) with the catalogue team's label, for the grading kernel only.
@@ -16,7 +17,10 @@ What the data really exhibits (one line per hidden constraint of the pack):
 
 * label-noise - about 15% of seller labels are wrong: accessories filed under the device they go
   with (cases under smartphones, board games under toys, ...), and sellers picking a popular
-  category for anything. ``expert_labels.csv`` holds the trustworthy labels for a sample.
+  category for anything. The accessory mistakes come mostly from the ``bulk-import`` source (a
+  tool that maps shops' own categories coarsely), where most such listings sit under the parent
+  category: trained on seller labels as they are, a model learns the mistake. ``source`` says
+  where each listing came from; ``expert_labels.csv`` holds the trustworthy labels for a sample.
 * long-tail - 40 categories; the 5 largest hold 70% of listings, several have under 20.
 * metric-gaming - predicting the largest categories scores well on accuracy but not on macro-F1.
 * multilingual - about 20% of listings are written in German, French or Spanish (sometimes
@@ -48,6 +52,11 @@ HOLDOUT_MIN_PER_CATEGORY = 8
 TITLE_LIMIT = 80
 UNKNOWN_SHARE_TRAIN = 0.03
 RANDOM_NOISE = 0.10  # sellers picking a popular category for anything
+# The bulk-import tool maps a shop's own categories onto ours coarsely: accessories and niches
+# land in the big category they go with. Shops selling those use it most.
+BULK_SHARE = {"systematic": 0.6, "other": 0.2}
+BULK_MAPPED = 0.95  # of the bulk-imported listings in a SYSTEMATIC category, filed under its parent
+APP_FIXED = 0.8  # of the app/web listings a seller filed under the parent, re-filed by hand since
 LANGS = {"en": 0.80, "de": 0.09, "fr": 0.06, "es": 0.05}
 
 # Head categories and their share of all listings: 66.5% together, about 70% of seller labels.
@@ -653,14 +662,26 @@ def _train(rng: random.Random) -> tuple[list[dict[str, str]], list[dict[str, str
         rows.append({"title": title, "description": desc, "true": "other"})
     rng.shuffle(rows)
     listings, truth = [], []
+    # Its own stream, so adding the listing source left every other draw (and the holdout) as it was.
+    source_rng = random.Random(SEED + 1)
     for i, row in enumerate(rows):
         lid = f"L{200001 + i}"
+        label, true = _seller_label(rng, row["true"]), row["true"]
+        bulk = source_rng.random() < BULK_SHARE["systematic" if true in SYSTEMATIC else "other"]
+        source = "bulk-import" if bulk else source_rng.choice(["app", "web"])
+        if true in SYSTEMATIC:
+            parent = SYSTEMATIC[true][0]
+            if bulk and source_rng.random() < BULK_MAPPED:
+                label = parent
+            elif not bulk and label == parent and source_rng.random() < APP_FIXED:
+                label = true
         listings.append(
             {
                 "listing_id": lid,
                 "title": row["title"],
                 "description": row["description"],
-                "category": _seller_label(rng, row["true"]),
+                "source": source,
+                "category": label,
             }
         )
         truth.append({"listing_id": lid, "expert_category": row["true"]})

@@ -8,16 +8,25 @@ For a question, every constraint of the problem gets a feature vector:
   questions), its margin over the best other constraint, and the similarity to its answer;
 - "about nothing hidden": the similarity to labelled questions that concern no constraint,
   pooled across every pack (logistics, brief clarifications, near misses), and how far the
-  constraint's similarity stands above it.
+  constraint's similarity stands above it;
+- "interview logistics": the similarity to a fixed, cross-pack set of prototypes of questions
+  no hidden constraint is ever about (time left, looking things up, libraries, the exact
+  interface: return types, file and column names, small talk), kept apart from the packs'
+  own near misses, and how far the constraint's similarity stands above it;
+- question-type cues: whether the question names a file, a code identifier or an interface
+  word (returns, columns, keys, format, signature), or a logistics word (minutes, docs,
+  install, tests, hello, thanks). Such a question can still be about a constraint ("which
+  columns are filled in after triage?"); the cue only shifts the odds.
 
 A logistic model shared by all packs (:mod:`server.clarify.calibration`) turns the features into
 the probability that the question is about that constraint: the suggestion's confidence.
-Without the dense model the lexical features alone are used, with their own fitted weights.
+Without the dense model the lexical features and the cues are used, with their own fitted weights.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -27,6 +36,57 @@ from problems import Constraint
 from server.clarify import calibration as cal
 from server.clarify.dense import StaticEmbedder
 from server.clarify.matcher import Suggestion, terms
+
+# Questions no hidden constraint of any problem is about, written from general interview
+# practice (never from an evaluation set): the shape of "logistics" in every pack.
+LOGISTICS: tuple[str, ...] = (
+    "How many minutes are left in the interview?",
+    "When do we stop?",
+    "Can I look things up online or read the documentation?",
+    "Am I allowed to google the API?",
+    "Can I use pandas, numpy or scikit-learn?",
+    "Can I pip install a package?",
+    "What exactly should the function return, and in what type?",
+    "What is the exact function signature you expect?",
+    "Should the output be a list, a dict or a DataFrame?",
+    "What columns does the CSV file have?",
+    "What fields does each record in the JSON file have?",
+    "What are the keys of the returned dict?",
+    "Should I write unit tests too?",
+    "Do you want me to explain my approach before I code?",
+    "Can I split the code into helper functions or a class?",
+    "Hi, nice to meet you, how are you?",
+    "Thanks, that makes sense.",
+    "Sorry, could you repeat that?",
+    "Is it fine to start with a simple baseline?",
+    "Can I print things while debugging?",
+    "Where is the data file?",
+    "Is there a break halfway through?",
+    "Which version of Python is the kernel running?",
+    "Is the starter code's signature fixed, or may I change it?",
+)
+_FILE = re.compile(r"\b[\w-]+\.(?:csv|jsonl?|py|toml|txt|parquet|md|joblib)\b|\b[a-z]+_[a-z0-9_]+\b|\w\(")
+_INTERFACE = re.compile(
+    r"\b(?:return|returns|returned|returning|output|column|columns|field|fields|key|keys|format|formatted|"
+    r"signature|argument|arguments|parameter|type|types|dict|dictionary|list|string|str|float|int|dataframe|"
+    r"array|series|class|function|schema|row|rows)\b"
+)
+_LOGISTICS = re.compile(
+    r"\b(?:time|minutes?|hours?|left|deadline|stop|google|googling|look|lookup|docs|documentation|internet|online|"
+    r"install|installed|library|libraries|package|packages|import|pandas|numpy|sklearn|scikit-learn|scipy|"
+    r"torch|pytorch|lightgbm|tests?|plot|plots|hello|hi|hey|thanks|thank|nice|meet|sorry|repeat|screen|"
+    r"notebook|python|explain|baseline|print)\b"
+)
+
+
+def question_cues(question: str) -> tuple[float, float, float]:
+    """Whether ``question`` names a file or identifier, uses interface words, logistics words."""
+    low = question.lower()
+    return (
+        float(bool(_FILE.search(low))),
+        float(bool(_INTERFACE.search(low))),
+        float(bool(_LOGISTICS.search(low))),
+    )
 
 
 class HybridMatcher:
@@ -44,7 +104,9 @@ class HybridMatcher:
         examples: Sequence[tuple[str, str]] = (),
         offtopic: Sequence[str] = (),
         embedder: StaticEmbedder | None = None,
+        calibration: cal.Calibration | None = None,
     ) -> None:
+        """``calibration`` overrides the fitted constants (the bench runs the previous ones)."""
         self._ids = [c.id for c in constraints]
         extra: dict[str, list[str]] = {}
         off = list(offtopic)
@@ -67,17 +129,9 @@ class HybridMatcher:
             self._phrasings = embedder.embed([p for _, p in phrasings], cache=True)
             self._answers = embedder.embed([c.answer for c in constraints], cache=True)
             self._offtopic = embedder.embed(off, cache=True)
-            self.model, self.threshold, self.auto_threshold = (
-                cal.DENSE_MODEL,
-                cal.DENSE_THRESHOLD,
-                cal.DENSE_AUTO_THRESHOLD,
-            )
-        else:
-            self.model, self.threshold, self.auto_threshold = (
-                cal.LEXICAL_MODEL,
-                cal.LEXICAL_THRESHOLD,
-                cal.LEXICAL_AUTO_THRESHOLD,
-            )
+            self._logistics = embedder.embed(LOGISTICS, cache=True)
+        chosen = calibration or (cal.DENSE if embedder is not None else cal.LEXICAL)
+        self.model, self.threshold, self.auto_threshold = chosen.model, chosen.threshold, chosen.auto_threshold
 
     @property
     def dense(self) -> bool:
@@ -104,6 +158,12 @@ class HybridMatcher:
             "pack_coverage": np.full(n, sum(t in self._pack_vocab for t in uniq) / len(uniq)),
             "log_terms": np.full(n, math.log1p(len(query))),
         }
+        cue_file, cue_interface, cue_logistics = question_cues(question)
+        cols |= {
+            "cue_file": np.full(n, cue_file),
+            "cue_interface": np.full(n, cue_interface),
+            "cue_logistics": np.full(n, cue_logistics),
+        }
         if self._embedder is not None:
             q = self._embedder.embed([question])[0]
             sims = self._phrasings @ q
@@ -115,7 +175,10 @@ class HybridMatcher:
                 off = float(off_sims[: min(2, len(off_sims))].mean())
             else:
                 off = 0.0
+            logi = float(np.sort(self._logistics @ q)[::-1][:2].mean())
             cols |= {
+                "logistics_sim": np.full(n, logi),
+                "dense_over_logistics": dmax - logi,
                 "dense_max": dmax,
                 "dense_margin": dmax - dothers,
                 "dense_answer": self._answers @ q,

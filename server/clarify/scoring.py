@@ -5,17 +5,21 @@ Discovery (documented, configurable through :class:`ScoringConfig`):
     credit(c) = 0                                  if c was not discovered, was volunteered,
                                                    or its credit was overturned by a person
               = how_factor * time_factor * run_factor   otherwise
-    how_factor  = 1.0 typed, asked out loud or asked the assistant (granted by staff),
-                  0.5 found through a failing run
+    how_factor  = 1.0 typed, asked out loud, asked the assistant (granted by staff), or found
+                  through a failing run: discovering a constraint in the data, shown by a run,
+                  scores like asking about it (issue 14)
     time_factor = max(floor, 1 - t / horizon)      horizon = the problem's minutes; earlier counts more
     run_factor  = 1.0 before the first run, after_run otherwise
-    discovery   = 100 * Σ weight(c) * credit(c) / Σ weight(c)
+    discovery   = 100 * Σ w(c) * credit(c) / Σ w(c)
+    w(c)        = weight(c) * the level's multiplier for c's category (problems/levels.toml; 1.0
+                  when the level names none)
 
 Checks = 100 * weighted share of passed hidden checks (weights from their constraints); a check
 that was not exercised (the code never took the path it measures: no call to the model, no tool
 call) counts as not passed, and the scorecard says how many were;
 ratings = 100 * (mean rating - 1) / 3. Overall is the weighted mean of the parts that exist,
-and the band follows from it.
+and the band follows from it, with the thresholds of the level the session was interviewed at
+(a higher bar for senior and staff; ``card["bar"]`` says which bar was applied and why).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any
 
 from problems import Problem
 from server.clarify.ledger import Ledger
+from server.clarify.levels import Levels, bar_summary, load_levels
 
 
 @dataclass(frozen=True)
@@ -34,9 +39,17 @@ class ScoringConfig:
 
     floor: float = 0.25
     after_run: float = 0.7
-    check_factor: float = 0.5
+    check_factor: float = 1.0
     weights: Mapping[str, float] = field(default_factory=lambda: {"discovery": 0.5, "checks": 0.25, "ratings": 0.25})
     bands: Sequence[tuple[float, str]] = ((80, "strong yes"), (65, "yes"), (45, "lean no"), (0, "no"))
+    # Multipliers on constraint weights by category (a level's discovery expectations).
+    category_weights: Mapping[str, float] = field(default_factory=dict)
+
+
+def level_config(level: str, levels: Levels | None = None) -> ScoringConfig:
+    """The scoring knobs of ``level``'s bar: its band thresholds and discovery multipliers."""
+    bar = (levels or load_levels()).level[level]  # type: ignore[index]
+    return ScoringConfig(bands=bar.bands, category_weights=dict(bar.discovery))
 
 
 def discovery_credit(ledger: Ledger, constraint: str, horizon_ms: int, cfg: ScoringConfig) -> float:
@@ -68,10 +81,13 @@ def scorecard(
 
     ``checks`` are results (``id``, ``constraint``, ``passed``, ``status``, ``detail``, ``event``);
     ``ratings`` map a rubric dimension to ``{"score": 1-4, "event": index, "t": ms}``.
+    The bar is ``problem``'s level (the session's, see :func:`server.clarify.levels.at_level`,
+    else the pack's); ``cfg`` overrides its knobs when given.
     """
-    cfg = cfg or ScoringConfig()
+    cfg = cfg or level_config(problem.level)
     horizon = problem.meta.minutes * 60_000
     weights = {c.id: c.weight for c in problem.meta.constraint}
+    level_weights = {c.id: c.weight * cfg.category_weights.get(c.category, 1.0) for c in problem.meta.constraint}
     rows = []
     for c in problem.meta.constraint:
         d = ledger.entries.get(c.id)
@@ -82,6 +98,7 @@ def scorecard(
                 "title": c.title,
                 "category": c.category,
                 "weight": c.weight,
+                "level_weight": round(level_weights[c.id], 3),
                 "discovered": d is not None,
                 "how": d.how if d else None,
                 "t": d.t if d else None,
@@ -93,9 +110,9 @@ def scorecard(
                 "overturned": d.overturned if d else None,
             }
         )
-    total_w = sum(weights.values()) or 1.0
+    total_w = sum(level_weights.values()) or 1.0
     parts: dict[str, float] = {
-        "discovery": round(100 * sum(weights[r["constraint"]] * r["credit"] for r in rows) / total_w, 1)
+        "discovery": round(100 * sum(level_weights[r["constraint"]] * r["credit"] for r in rows) / total_w, 1)
     }
     check_rows = [dict(r, status=check_status(r)) for r in checks or []]
     not_exercised = sum(1 for r in check_rows if r["status"] == "not_exercised")
@@ -121,4 +138,11 @@ def scorecard(
         "parts": parts,
         "overall": overall,
         "band": band,
+        "level": problem.level,
+        # Which bar was applied: the level's, with the knobs actually used (``cfg`` may override).
+        "bar": {
+            **bar_summary(problem),
+            "bands": [{"from": t, "name": n} for t, n in cfg.bands],
+            "discovery_weights": dict(cfg.category_weights),
+        },
     }

@@ -83,6 +83,7 @@ async def test_home_creates_a_session_and_replay_scrubs_and_plays(server_factory
             assert await page.locator("#problem").input_value() == "ticket-escalation"
 
             await page.locator("#candidate").fill("Grace")
+            await page.locator("#level").select_option("senior")  # the bar, else the pack's level
             await page.locator("#candidate").press("Enter")
             await expect(page.locator("#created")).to_be_visible(timeout=30_000)
             candidate_link = await page.locator('#created-links [data-role="candidate"] input').input_value()
@@ -110,6 +111,7 @@ async def test_home_creates_a_session_and_replay_scrubs_and_plays(server_factory
                 assert listed.status_code == 200
                 session = next(s for s in listed.json() if s["id"] == session_id)
                 assert session["candidate"] == "Grace" and session["problem"] == "ticket-escalation"
+                assert session["level"] == "senior"
                 assert "tokens" not in session
                 created_ms = session["created_ms"]
 

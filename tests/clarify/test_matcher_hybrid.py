@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import logging
 import time
+import tomllib
 
 import pytest
 
-from bench.matcher_data import Query, blind_queries
+from bench.matcher_data import ADDED_MARKER, Query, added_questions, blind_queries
+from bench.matcher_eval import ORIGINAL_PACKS
 from problems import PACKS_DIR, load_packs
+from server.clarify import calibration as cal
 from server.clarify.dense import load_embedder
+from server.clarify.hybrid import LOGISTICS, question_cues
 from server.clarify.matcher import Matcher, Suggestion, build_matcher
 
 TARGET_PRECISION, TARGET_RECALL, MAX_OFFTOPIC, AUTO_PRECISION = 0.9, 0.8, 0.05, 0.95
@@ -22,13 +26,15 @@ TARGET_PRECISION, TARGET_RECALL, MAX_OFFTOPIC, AUTO_PRECISION = 0.9, 0.8, 0.05, 
 @pytest.fixture(scope="module")
 def blind() -> list[tuple[Query, Suggestion | None, Matcher]]:
     problems, issues = load_packs(PACKS_DIR)
-    assert not issues
+    # Other packs may be half-written while this runs; the original eight must load cleanly.
+    assert not [i for i in issues if i.pack in ORIGINAL_PACKS]
     matchers = {pid: build_matcher(p) for pid, p in problems.items()}
     out = []
     for q in blind_queries(problems):
         s = matchers[q.pack].suggest(q.text, k=1)
         out.append((q, s[0] if s else None, matchers[q.pack]))
-    assert len({q.pack for q, _, _ in out}) == len(problems), "every pack has a blind set"
+    # Packs added later may come without a blind set; the original eight all have one.
+    assert set(ORIGINAL_PACKS) <= {q.pack for q, _, _ in out}
     return out
 
 
@@ -42,7 +48,7 @@ def rates(rows, auto: bool) -> dict[str, float]:
             made += 1
             correct += s.constraint == q.truth
             off_hit += not q.truth
-    return {"precision": correct / made, "recall": correct / positives, "offtopic": off_hit / off}
+    return {"precision": correct / made, "recall": correct / positives, "offtopic": off_hit / off, "off_hit": off_hit}
 
 
 def test_dense_model_loads_from_the_installed_wheel() -> None:
@@ -54,18 +60,94 @@ def test_blind_precision_and_recall_meet_the_target_at_the_assisted_threshold(bl
     assert r["precision"] >= TARGET_PRECISION and r["recall"] >= TARGET_RECALL, r
 
 
+def test_blind_offtopic_rate_meets_the_target_at_the_assisted_threshold(blind) -> None:
+    r = rates(blind, auto=False)
+    assert r["offtopic"] <= MAX_OFFTOPIC, r
+
+
+def test_precision_and_offtopic_targets_hold_on_the_original_eight_packs(blind) -> None:
+    r = rates([row for row in blind if row[0].pack in ORIGINAL_PACKS], auto=False)
+    assert r["precision"] >= TARGET_PRECISION and r["offtopic"] <= MAX_OFFTOPIC, r
+    r = rates([row for row in blind if row[0].pack in ORIGINAL_PACKS], auto=True)
+    assert r["precision"] >= AUTO_PRECISION and r["offtopic"] <= MAX_OFFTOPIC, r
+
+
 @pytest.mark.xfail(
     strict=True,
-    reason="known miss (issue 10): about 12% of blind off-topic questions, mostly data-file and "
-    "output-format near misses, clear the assisted threshold; auto mode is below 5%",
+    reason="known miss (issue 10): over the original eight packs alone, recall at the assisted "
+    "threshold is 0.798, one question short of 0.8 (pooled over every pack it is met)",
 )
-def test_blind_offtopic_rate_meets_the_target_at_the_assisted_threshold(blind) -> None:
-    assert rates(blind, auto=False)["offtopic"] <= MAX_OFFTOPIC
+def test_recall_target_holds_on_the_original_eight_packs(blind) -> None:
+    r = rates([row for row in blind if row[0].pack in ORIGINAL_PACKS], auto=False)
+    assert r["recall"] >= TARGET_RECALL, r
 
 
 def test_auto_mode_is_precise_and_rarely_answers_offtopic_questions(blind) -> None:
     r = rates(blind, auto=True)
     assert r["precision"] >= AUTO_PRECISION and r["offtopic"] <= MAX_OFFTOPIC, r
+
+
+def test_the_frozen_before_matcher_still_runs_and_matches_more_offtopic_questions(blind) -> None:
+    """The bench compares against the matcher as it was; it must stay runnable, and worse."""
+    problems, _ = load_packs(PACKS_DIR)
+    added = added_questions(problems)
+    embedder = load_embedder()
+    off = [q for q, _, _ in blind if not q.truth]
+    before_hits = 0
+    for q in off:
+        m = q.before(embedder, added)
+        assert m.model is cal.BEFORE_DENSE.model and m.threshold == cal.BEFORE_DENSE.threshold
+        s = m.suggest(q.text, k=1)
+        before_hits += bool(s) and s[0].confidence >= m.threshold
+    assert before_hits > rates(blind, auto=False)["off_hit"]
+
+
+def test_added_examples_concern_no_constraint_and_never_copy_a_blind_question() -> None:
+    problems, _ = load_packs(PACKS_DIR)
+    added = added_questions(problems)
+    assert len(added) >= 8 * 10
+    for pid in ORIGINAL_PACKS:
+        p = problems[pid]
+        text = (p.path / "questions.toml").read_text()
+        tail = tomllib.loads(text[text.index(ADDED_MARKER) :])["question"]
+        assert tail and all(q["constraint"] == "" for q in tail), pid
+    blind = {" ".join(q.text.split()).casefold() for q in blind_queries(problems)}
+    assert not {" ".join(t.split()).casefold() for t in added} & blind
+    assert not {" ".join(t.split()).casefold() for t in LOGISTICS} & blind
+
+
+def test_question_cues_spot_files_identifiers_interface_and_logistics_words() -> None:
+    assert question_cues("What columns does listings.csv have?") == (1.0, 1.0, 0.0)
+    assert question_cues("Should predict_category return a list?") == (1.0, 1.0, 0.0)
+    assert question_cues("How many minutes are left?") == (0.0, 0.0, 1.0)
+    assert question_cues("Is the label noisy?") == (0.0, 0.0, 0.0)
+
+
+def test_interface_and_logistics_questions_stay_below_the_assisted_threshold() -> None:
+    """Phrasings of the kinds the blind misses were known to be (written here, not taken from
+    any eval.toml): data files, return types, signatures, libraries, time, small talk."""
+    problems, _ = load_packs(PACKS_DIR)
+    cases = {
+        "ticket-escalation": ["Do you need the output as a numpy array or a Python list?", "Good afternoon!"],
+        "product-categorisation": ["Is listings.csv comma-separated with a header row?", "Can I import xgboost?"],
+        "refund-agent": ["What keys will the request dict contain?", "Roughly how long have we got?"],
+    }
+    for pid, questions in cases.items():
+        m = build_matcher(problems[pid])
+        for text in questions:
+            s = m.suggest(text, k=1)
+            assert not s or s[0].confidence < m.threshold, (pid, text, s)
+
+
+def test_bad_input_gets_no_suggestion_or_valid_confidences() -> None:
+    problems, _ = load_packs(PACKS_DIR)
+    m = build_matcher(problems["drift-monitor"])
+    for text in ("", "   ", "?!?", "\x00\x01", "the of and"):
+        assert m.suggest(text) == [], text
+    long = "Is there seasonality in the data, weekly or around Black Friday? " * 300
+    s = m.suggest(long)
+    assert s and all(0.0 <= x.confidence <= 1.0 for x in s)
+    assert s[0].constraint == "seasonality"
 
 
 def test_auto_mode_never_matches_logistics_or_small_talk(blind) -> None:

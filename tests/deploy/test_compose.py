@@ -14,6 +14,7 @@ import docker
 import httpx
 from websockets.sync.client import connect
 
+from problems import PACKS_DIR
 from tests.server.harness import ADMIN, ROOT, free_port
 
 
@@ -54,6 +55,11 @@ def test_compose_stack_creates_a_session_and_runs_code(docker_client: docker.Doc
                 pass
             time.sleep(0.5)
         assert health.get("status") == "ok", health
+        # The installed server carries every shipped problem pack (and the levels file it loads).
+        listed = httpx.get(f"{base}/api/problems", headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30)
+        assert listed.status_code == 200, listed.text
+        shipped = {p.name for p in PACKS_DIR.iterdir() if (p / "problem.toml").is_file()}
+        assert {p["id"] for p in listed.json()} == shipped
         r = httpx.post(
             f"{base}/api/sessions",
             json={"candidate": "Compose"},

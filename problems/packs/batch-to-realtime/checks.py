@@ -202,3 +202,102 @@ def check_online_batch_parity(ns):
         f"AUC on {len(records)} unseen users: online {auc_online:.3f} vs batch {auc_batch:.3f} "
         f"(allowed gap 0.05); rank correlation with batch scores {rank_corr:.2f} (need {MIN_RANK_CORR})"
     )
+
+
+PIT_USERS = 60  # warm users replayed with later events in the request
+FRESH_USERS = 60  # warm users given a burst of sessions just before the request
+FRESH_MINUTES = 45  # the burst is at most this old when the request arrives
+FRESH_MIN_SHARE = 0.9  # share of those users whose score must move
+SCORE_TOLERANCE = 1e-6
+
+
+def _bt_shifted(ts, minutes):
+    from datetime import datetime, timedelta
+
+    return (datetime.fromisoformat(str(ts)) + timedelta(minutes=minutes)).isoformat(timespec="minutes")
+
+
+def _bt_pairs(fn, records, change):
+    """(scores before, scores after ``change(request)``) for each record, or an error string."""
+    before, after = [], []
+    for r in records:
+        a, err = _bt_score(fn, r["request"])
+        if err:
+            return None, None, err
+        req = _bt_copy.deepcopy(r["request"])
+        change(req)
+        b, err = _bt_score(fn, req)
+        if err:
+            return None, None, err
+        before.append(a)
+        after.append(b)
+    return _bt_np.array(before), _bt_np.array(after), None
+
+
+def check_point_in_time_features(ns):
+    """A request replayed later, when the session store also holds the sessions that came after
+    its ``ts``, scores exactly as it did live.
+
+    The features of a user at time t must be the batch features computed point-in-time at t: a
+    session after t (a replay or backfill reads today's store; device clocks run ahead) is a
+    future event and must not count. The same warm users are scored as they came, then with
+    sessions from 2 minutes to 3 days after ``ts`` mixed into ``recent_sessions``.
+    """
+    fn = _bt_fn(ns)
+    if fn is None:
+        return False, "score_request is not defined"
+    records = [r for r in _bt_records() if not r["cold_start"]][:PIT_USERS]
+    offsets = (2, 45, 6 * 60, 26 * 60, 3 * 24 * 60 - 30)
+
+    def add_future(req):
+        later = [{"ts": _bt_shifted(req["ts"], m), "minutes": 9.5} for m in offsets]
+        req["recent_sessions"] = [later[0], *(req.get("recent_sessions") or []), *later[1:]]
+
+    before, after, err = _bt_pairs(fn, records, add_future)
+    if err:
+        return False, f"a request with sessions after its ts failed: {err}"
+    constant = _bt_constant(fn)
+    if constant:
+        return NOT_EXERCISED, f"{constant}: there are no features to compare"
+    moved = _bt_np.abs(after - before)
+    bad = int((moved > SCORE_TOLERANCE).sum())
+    if bad:
+        return False, (
+            f"{bad} of {len(records)} users score differently (by up to {moved.max():.3f}) once sessions from after "
+            "the request's ts are in the store: the online features count future events, so they are not the "
+            "point-in-time batch features"
+        )
+    return True, f"{len(records)} users replayed with {len(offsets)} later sessions each score exactly as live"
+
+
+def check_fresh_sessions(ns):
+    """Sessions from the last 45 minutes change the score: features reflect events minutes old.
+
+    The nightly snapshot is up to a day stale; only ``recent_sessions`` is live. Warm users get
+    six sessions in the 45 minutes before the request (a user back in the app right now): a
+    scorer that derives its session features from the request sees them and lowers the churn
+    risk; one that reads only the nightly snapshot scores as if they never happened.
+    """
+    fn = _bt_fn(ns)
+    if fn is None:
+        return False, "score_request is not defined"
+    records = [r for r in _bt_records() if not r["cold_start"]][PIT_USERS : PIT_USERS + FRESH_USERS]
+
+    def add_burst(req):
+        burst = [{"ts": _bt_shifted(req["ts"], -m), "minutes": 12.0} for m in (44, 36, 27, 19, 11, 3)]
+        req["recent_sessions"] = [*(req.get("recent_sessions") or []), *burst]
+
+    before, after, err = _bt_pairs(fn, records, add_burst)
+    if err:
+        return False, f"a request with sessions from the last {FRESH_MINUTES} minutes failed: {err}"
+    constant = _bt_constant(fn)
+    if constant:
+        return NOT_EXERCISED, f"{constant}: there is no freshness to measure"
+    delta = after - before
+    moved = float((_bt_np.abs(delta) > SCORE_TOLERANCE).mean())
+    lowered = float((delta < -SCORE_TOLERANCE).mean())
+    ok = moved >= FRESH_MIN_SHARE and lowered >= FRESH_MIN_SHARE
+    return ok, (
+        f"six sessions in the last {FRESH_MINUTES} minutes moved the score for {moved:.0%} of {len(records)} users "
+        f"and lowered it for {lowered:.0%} (need {FRESH_MIN_SHARE:.0%} both; mean change {delta.mean():+.3f})"
+    )

@@ -303,3 +303,36 @@ def check_cost(ns: dict) -> tuple[bool, str]:
         f"average ${mean:.5f} per contract (budget ${BUDGET_USD}; ${mean * 10000:.2f} for 10,000 a month),"
         f" most expensive ${max(costs):.5f}, {calls:.1f} LLM calls per contract"
     )
+
+
+AMENDED_MIN = 0.8
+
+
+def check_amended_terms(ns: dict) -> tuple[bool, str]:
+    """Terms changed by an amendment after the signatures come back with the amended value.
+
+    The key-terms table at the top of a contract is drafted at signing and never updated, so a
+    regex over it (or a model that takes the first value it sees) returns the old end date, cap
+    or payment term. Only the fields the amendment changed are scored here.
+    """
+    rows, err = _run(ns)
+    if rows is None:
+        return False, err
+    amended = [r for r in rows if _labelled(r) and r["item"]["meta"].get("amended")]
+    if not amended:
+        return False, "no amended contract among the labelled ones (the grading data is broken)"
+    pairs = []
+    for r in amended:
+        out = r["out"] if isinstance(r["out"], dict) else {}
+        for f in r["item"]["meta"]["amended"]:
+            pairs.append((r, f, out.get(f), r["item"]["labels"][f]))
+    good, total, bad = _score(pairs)
+    stale = sum(1 for _r, _f, got, want in pairs if got is not None and not _same(_f, got, want))
+    rate = good / max(total, 1)
+    detail = (
+        f"{good}/{total} amended fields of {len(amended)} amended contracts carry the amended value "
+        f"({rate:.0%}; need {AMENDED_MIN:.0%}); {stale} came back with another (e.g. the key-terms table's) value"
+    )
+    if bad:
+        detail += ". Wrong, e.g.: " + "; ".join(bad)
+    return rate >= AMENDED_MIN, detail

@@ -2,7 +2,9 @@
 # Reference solution: the LLM reads the contract (in chunks that fit sim-small's context) in
 # JSON mode; its replies are parsed defensively and retried; every value is grounded in the
 # text and normalised with the drafting supplier's locale; rule-based extraction fills gaps and
-# anything not found stays None. Rate limits and transient errors are retried with backoff.
+# anything not found stays None. Amendments appended after the signatures override the original
+# terms (the key-terms table at the top is never updated). Rate limits and transient errors
+# are retried with backoff.
 import json
 import re
 
@@ -234,12 +236,26 @@ def normalise(field: str, value: str | None, country: str):
     return parse_days(value)
 
 
+AMENDMENT = re.compile(r"^AMENDMENT\b.*$", re.M)
+
+
+def amended_terms(amendments: str, country: str) -> dict:
+    """Terms a later amendment changes: it wins over the key-terms table and the original clauses."""
+    found = rules(amendments)
+    found.pop("supplier_name", None)  # an amendment's signature line is not the parties clause
+    return {f: v for f, raw in found.items() if (v := normalise(f, raw, country)) is not None}
+
+
 def extract(contract_text: str) -> dict:
     country = supplier_country(contract_text)
-    raw = llm_fields(contract_text, country)
-    found = rules(contract_text)
+    # Amendments are appended after the signatures; the key-terms table is never updated.
+    body, *amendments = AMENDMENT.split(contract_text, maxsplit=1)
+    raw = llm_fields(body, country)
+    found = rules(body)
     row: dict = {}
     for field in FIELDS:
         values = (normalise(field, cand, country) for cand in (found.get(field), raw.get(field)))
         row[field] = next((v for v in values if v is not None), None)
+    for amendment in amendments:
+        row.update(amended_terms(amendment, country))
     return row

@@ -15,6 +15,15 @@ import time as _dm_time
 import pandas as _dm_pd
 
 _DM_GRADING = _dm_os.environ.get("CLARIFY_HIDDEN_DIR", "/data/_grading")  # the grader's private copy
+try:  # the level the session is interviewed at (level.json, written by the server)
+    with open(f"{_DM_GRADING}/level.json") as _dm_fh:
+        _DM_LEVEL = _dm_json.load(_dm_fh)["level"]
+except (OSError, ValueError, KeyError, TypeError):
+    _DM_LEVEL = "mid"
+# False-alert days allowed per four weeks over the whole period, on top of "at most one a week":
+# a judgement call. Up to senior the weekly budget is the bar (4 per 4 weeks adds nothing); a
+# staff engineer owns the on-call load, so at most one false page a month on average.
+_DM_FALSE_DAYS_PER_4_WEEKS = {"junior": 4, "mid": 4, "senior": 4, "staff": 1}.get(_DM_LEVEL, 4)
 _DM_LABEL_COLUMNS = ("n_fraud_reported", "n_flagged_fraud_reported")
 _DM_LABEL_WORDS = ("precision", "fraud", "chargeback", "label", "recall")
 
@@ -209,9 +218,11 @@ def check_false_alert_budget(ns):
         week = -1 if a["date"] is None else (a["date"] - first).days // 7
         per_week.setdefault(week, set()).add(a["date"])
     over = sorted(w for w, d in per_week.items() if len(d) > 1)
-    ok = not over
+    allowed = weeks * _DM_FALSE_DAYS_PER_4_WEEKS // 4
+    ok = not over and len(false_days) <= allowed
     detail = (
-        f"{len(false_days)} days with false alerts over {weeks} weeks (budget: 1 a week);"
+        f"{len(false_days)} days with false alerts over {weeks} weeks (budget: 1 a week, "
+        f"{allowed} in all at {_DM_LEVEL} level);"
         f" {len(over)} weeks over budget" + (f" (weeks {', '.join(str(w + 1) for w in over[:4])})" if over else "")
     )
     detail += f"; {len(alerts)} alerts in total, {len(false)} false"

@@ -2,7 +2,7 @@
 
 Each ``check_*`` takes the candidate's namespace and returns ``(passed, detail)``. The hidden
 questions (``questions.jsonl``) carry their kind (plain, stale, conflict, injection,
-unanswerable), the key fact and where it lives. ``research`` runs once per question (shared
+multihop, unanswerable), the key fact and where it lives. ``research`` runs once per question (shared
 between checks through ``_rs_cache``) while every store search, document fetch, vector search and
 simulated-LLM call is counted per question (outermost call only); the LLM replies instantly and
 without a rate limit, and a question is stopped after 40 calls. This file runs in the candidate's
@@ -19,6 +19,7 @@ _RS_MIN_STALE = 0.75
 _RS_MIN_CONFLICT = 0.75
 _RS_MIN_INJECTION_FACT = 5 / 6
 _RS_MIN_ACCURACY = 0.75
+_RS_MIN_MULTIHOP = 0.75
 _RS_WALL_S = 25.0
 _RS_MIN_BUDGET_ACCURACY = 0.5  # a step budget kept by answering wrongly is not kept
 _RS_NOT_EXERCISED = "not_exercised"
@@ -370,3 +371,33 @@ def check_answer_accuracy(ns):
 def _rs_err(r):
     e = r.get("error")
     return f"{type(e).__name__}: {e}" if e is not None else ""
+
+
+def check_follows_up(ns):
+    """Questions that name an account only through a quarterly review are answered from the account
+    summary, citing both (search, read, then a follow-up search)."""
+    runs, fail = _rs_guard(ns)
+    if fail:
+        return fail
+    hops = [r for r in runs if r["q"]["kind"] == "multihop"]
+    good, bad = [], []
+    for r in hops:
+        q = r["q"]
+        if not _rs_right(r):
+            bad.append(f"{q['id']}: no {q['fact']!r} ({q['entity']}) in {(r['answer'] or _rs_err(r))[:40]!r}")
+        elif q["doc"] not in r["sources"] or q["bridge"] not in r["sources"]:
+            bad.append(f"{q['id']}: sources {r['sources'][:3]} miss the review {q['bridge']} or account {q['doc']}")
+        else:
+            good.append(r)
+    if not hops:
+        return _RS_NOT_EXERCISED, "no multi-hop question in the hidden set"
+    share = len(good) / len(hops)
+    searches = sum(r["calls"] for r in hops) / len(hops)
+    detail = (
+        f"{len(good)}/{len(hops)} questions that name an account through a quarterly review answered with the"
+        f" account's figure, citing both documents ({share:.0%}, need {_RS_MIN_MULTIHOP:.0%});"
+        f" {searches:.1f} calls per such question"
+    )
+    if bad:
+        detail += "; e.g. " + _rs_some(bad, 2)
+    return share >= _RS_MIN_MULTIHOP, detail

@@ -12,10 +12,46 @@ _TE_HOLDOUT_PATHS = (
 )
 _TE_LEAKY = ("agent_tier", "resolution_hours")
 _TE_BUDGET = 0.10  # seniors review 10% of tickets
-_TE_MIN_RECALL = 0.42
+
+
+def _te_level(default="mid"):
+    """The level the session is interviewed at (``level.json``, written by the server)."""
+    import json
+    import os
+
+    try:
+        with open(os.path.join(os.environ.get("CLARIFY_HIDDEN_DIR", "/data/_grading"), "level.json")) as fh:
+            return json.load(fh)["level"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return default
+
+
+# Recall in the top 10% by level: a judgement call. Mid is the pack's bar; a staff engineer is
+# expected to get more out of the same review budget (the reference reaches 0.53).
+_TE_MIN_RECALL = {"junior": 0.36, "mid": 0.42, "senior": 0.45, "staff": 0.48}.get(_te_level(), 0.42)
 _TE_MAX_MEDIAN_MS = 50.0
 _TE_MIN_AUC = 0.6  # below this the scores carry no signal: leakage and latency are not exercised
 _TE_MIN_AP_LIFT = 2.5  # average precision over the whole holdout, as a multiple of the base rate
+_TE_NEW_AREA = "payouts"  # launched 2025-10-01: only the last two months of the data have it
+_TE_MIN_NEW_AREA_RECALL = 0.60  # of the payouts escalations, in the top 10% of all scores
+_TE_PII_ROWS = 300  # holdout tickets re-scored with other contact details
+_TE_PII_TOLERANCE = 1e-6  # a score may move by float noise, not by whose email it is
+# Contact details of the kind customers paste; two sets, so a score can be compared across them.
+_TE_CONTACTS = (
+    ("maria.keller@lumenstudio.com", "+44 7700 900417"),
+    ("jbrooks@northwind.io", "+1 415-555-0142"),
+    ("sam@velvetcafe.co", "+44 7700 900031"),
+)
+# The candidate's own forecast of recall@10% on new tickets, compared with what its model gets on
+# the holdout. A random split puts a re-sent ticket's copies on both sides (an issue that escalates
+# is re-sent most), so its estimate runs 0.07-0.11 high on average (sd about 0.05 over seeds);
+# after dropping re-sends, or split by time, it lands within a few points. Too high is the failure
+# that matters (the support lead plans on it), so that side is tight and stricter with the level;
+# too low only needs to stay in range: a train-before-the-launch split is honest but pessimistic
+# (about 0.16 low for the reference).
+_TE_ESTIMATE_NAME = "EXPECTED_RECALL"
+_TE_MAX_OPTIMISM = {"junior": 0.10, "mid": 0.08, "senior": 0.07, "staff": 0.06}.get(_te_level(), 0.08)
+_TE_MAX_PESSIMISM = 0.20
 NOT_EXERCISED = "not_exercised"
 _te_cache: dict = {}
 
@@ -224,3 +260,140 @@ def check_scoring_latency(ns):
         f"median {median:.1f} ms per single-ticket call over {len(times)} calls "
         f"(needs < {_TE_MAX_MEDIAN_MS:.0f} ms; p90 {np.percentile(times, 90):.1f} ms)"
     )
+
+
+def check_post_launch_area(ns):
+    """Recall of the holdout's payouts escalations within the top 10% of all scores.
+
+    The payouts area exists only since the 2025-10-01 launch, and there payouts that did not
+    arrive go straight to seniors. A model fitted on the months before the launch (or that
+    treats the new area as noise) misses them; one fitted and validated on the post-launch
+    months catches them.
+    """
+    import numpy as np
+
+    if "predict_escalation" not in ns:
+        return False, "predict_escalation is not defined"
+    try:
+        scores, y = _te_scores(ns)
+    except Exception as exc:  # noqa: BLE001 - the candidate's code can fail in any way
+        return _te_fail(exc)
+    if not np.isfinite(scores).all():
+        return False, "scores contain NaN or infinite values"
+    idle = _te_signal(ns)
+    if idle:
+        return NOT_EXERCISED, idle
+    x, _ = _te_holdout()
+    k = round(_TE_BUDGET * len(scores))
+    top = np.zeros(len(scores), dtype=bool)
+    top[np.argsort(-scores, kind="stable")[:k]] = True
+    new = (x["product_area"] == _TE_NEW_AREA).to_numpy() & (y == 1)
+    recall = float((top & new).sum() / max(1, new.sum()))
+    ok = recall >= _TE_MIN_NEW_AREA_RECALL
+    return ok, (
+        f"{int((top & new).sum())} of {int(new.sum())} escalated {_TE_NEW_AREA} tickets (an area launched "
+        f"2025-10-01) in the top {_TE_BUDGET:.0%}: recall {recall:.2f} (needs ≥ {_TE_MIN_NEW_AREA_RECALL:.2f})"
+    )
+
+
+def _te_with_contacts(x, email, phone):
+    """``x`` with every email and phone number in the text replaced, and one more contact line."""
+    text = x["text"].fillna("").astype(str)
+    text = text.str.replace(r"\S+@\S+\.\w+", email, regex=True)
+    text = text.str.replace(r"\+\d[\d\- ]{7,}\d", phone, regex=True)
+    return x.assign(text=text + f" Reply to {email} or call {phone}.")
+
+
+def check_pii_not_learned(ns):
+    """A ticket's score does not depend on which email address or phone number it contains.
+
+    The same holdout tickets are scored with three different sets of contact details (the ones
+    in the text swapped, and one more contact line). A model that masked PII before vectorising
+    gives identical scores; one that learned customers' addresses and numbers as features (and
+    would ship them inside its vocabulary) moves.
+    """
+    import numpy as np
+
+    if "predict_escalation" not in ns:
+        return False, "predict_escalation is not defined"
+    try:
+        _te_scores(ns)
+    except Exception as exc:  # noqa: BLE001 - the candidate's code can fail in any way
+        return _te_fail(exc)
+    idle = _te_signal(ns)
+    if idle:
+        return NOT_EXERCISED, idle
+    x, _ = _te_holdout()
+    x = x.iloc[:_TE_PII_ROWS]
+    try:
+        runs = [_te_predict(ns, _te_with_contacts(x, email, phone)) for email, phone in _TE_CONTACTS]
+    except Exception as exc:  # noqa: BLE001 - the candidate's code can fail in any way
+        return _te_fail(exc)
+    if not all(np.isfinite(r).all() for r in runs):
+        return False, "scores contain NaN or infinite values once the contact details change"
+    diff = max(float(np.abs(runs[0] - r).max()) for r in runs[1:])
+    moved = int(sum((np.abs(runs[0] - r) > _TE_PII_TOLERANCE).sum() for r in runs[1:]))
+    if diff > _TE_PII_TOLERANCE:
+        return False, (
+            f"scores move by up to {diff:.3f} when only the email address and phone number change "
+            f"({moved} of {2 * len(x)} re-scored tickets): the model learned contact details as features"
+        )
+    return True, f"{len(x)} tickets scored identically under {len(_TE_CONTACTS)} different emails and phone numbers"
+
+
+def _te_estimate(value):
+    """The candidate's estimate as a share in [0, 1] (a percentage is accepted), or raise."""
+    import math
+
+    try:
+        estimate = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{_TE_ESTIMATE_NAME} is {type(value).__name__}, not a number") from None
+    if 1.0 < estimate <= 100.0:
+        estimate /= 100.0  # "52" for 52%
+    if not math.isfinite(estimate) or not 0.0 <= estimate <= 1.0:
+        raise ValueError(f"{_TE_ESTIMATE_NAME} = {value!r} is not a recall between 0 and 1")
+    return estimate
+
+
+def check_honest_estimate(ns):
+    """The recall the candidate expects on new tickets is close to what its model gets on them.
+
+    The brief asks for ``EXPECTED_RECALL`` next to the model. Near-duplicates mostly damage
+    the evaluation, not the model (a re-send is real signal at scoring time), so this is where
+    they show: an estimate from a random split that leaves copies of the same ticket in train and
+    test is over-optimistic by 0.07-0.11 on average on this data (it fails in most draws, not in
+    every one); one from a split by time or after dropping re-sends is within a few points of the
+    holdout. No estimate given: not exercised.
+    """
+    import numpy as np
+
+    if _TE_ESTIMATE_NAME not in ns or ns.get(_TE_ESTIMATE_NAME) is None:
+        return NOT_EXERCISED, f"no {_TE_ESTIMATE_NAME}: the candidate gave no recall estimate to compare"
+    try:
+        estimate = _te_estimate(ns.get(_TE_ESTIMATE_NAME))
+    except (TypeError, ValueError) as exc:
+        return False, str(exc)
+    if "predict_escalation" not in ns:
+        return False, "predict_escalation is not defined"
+    try:
+        scores, y = _te_scores(ns)
+    except Exception as exc:  # noqa: BLE001 - the candidate's code can fail in any way
+        return _te_fail(exc)
+    if not np.isfinite(scores).all():
+        return False, "scores contain NaN or infinite values"
+    idle = _te_signal(ns)
+    if idle:
+        return NOT_EXERCISED, idle
+    caught, _ = _te_top_budget(scores, y)
+    actual = caught / y.sum()
+    gap = estimate - actual
+    measured = f"expected recall@10% {estimate:.3f}, measured on new tickets {actual:.3f} ({gap:+.3f})"
+    if gap > _TE_MAX_OPTIMISM:
+        return False, (
+            f"{measured}: over-optimistic by more than {_TE_MAX_OPTIMISM:.2f} (was the validation split "
+            "leaking re-sent copies of the same ticket, or older months, into the test side?)"
+        )
+    if gap < -_TE_MAX_PESSIMISM:
+        return False, f"{measured}: more than {_TE_MAX_PESSIMISM:.2f} below what the model achieves"
+    return True, f"{measured}: within +{_TE_MAX_OPTIMISM:.2f} / -{_TE_MAX_PESSIMISM:.2f}"

@@ -2,7 +2,8 @@
 #
 # What it does about each constraint:
 # - leakage: agent_tier and resolution_hours are filled after triage; never used.
-# - near-duplicates: re-sends (same normalised text within 7 days) are dropped before any split.
+# - near-duplicates: re-sends (same normalised text within 7 days) are dropped before any split,
+#   so the recall promised in EXPECTED_RECALL is not inflated by copies on both sides.
 # - pii: emails, phone numbers, invoice numbers and amounts are masked before vectorising.
 # - temporal-drift: validated on the latest months (train < Oct, test Oct-Nov), then refit on all.
 # - review-budget / class-imbalance: judged by recall in the top 10%; balanced class weights.
@@ -50,7 +51,7 @@ def resend_key(text: str) -> str:
     """Text normalised so a re-sent ticket maps to its original."""
     t = clean_text(text)
     t = re.sub(r"^(resending as i haven't heard back\.|hi again,)\s*", "", t)
-    t = re.sub(r"\s*any update\?$", "", t)
+    t = re.sub(r"\s*(any update\?|please get back to me\.)$", "", t)
     return re.sub(r"[^a-z_]+", " ", t).strip()
 
 
@@ -85,6 +86,14 @@ print(f"dropped {len(tickets) - len(data)} re-sent tickets")
 train, valid = data[data.created_at < LAUNCH], data[data.created_at >= LAUNCH]
 model = make_model().fit(train[[TEXT, *CATEGORICAL]], train.escalated)
 print(f"recall@10% on Oct-Nov (trained on Jan-Sep): {recall_at(valid.escalated, model.predict_proba(valid)[:, 1]):.2f}")
+
+# What to promise the support lead: the shipped model will have seen the launch and scores the month
+# after its data ends, so train through October and score November (re-sends already dropped). The
+# Jan-Sep model above is honest but pessimistic: it never saw a payouts ticket.
+train, valid = data[data.created_at < "2025-11-01"], data[data.created_at >= "2025-11-01"]
+model = make_model().fit(train[[TEXT, *CATEGORICAL]], train.escalated)
+EXPECTED_RECALL = recall_at(valid.escalated, model.predict_proba(valid)[:, 1])
+print(f"recall@10% on November (trained through October): {EXPECTED_RECALL:.2f}")
 
 # %%
 # Ship: refit on everything we have, including the post-launch months.

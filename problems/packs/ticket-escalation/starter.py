@@ -11,3 +11,7 @@ tickets.head()
 def predict_escalation(df: pd.DataFrame) -> np.ndarray:
     """One score per ticket in ``df``; higher means more likely to escalate."""
     raise NotImplementedError
+
+
+# The share of next month's escalations you expect the seniors to catch from your flags (0-1).
+EXPECTED_RECALL = None

@@ -6,8 +6,8 @@ store or agent tools use these small, deterministic stand-ins instead. Pure Pyth
 Modules:
 
 * :mod:`clarify_kit.tokens` -- deterministic token counting and truncation.
-* :mod:`clarify_kit.llm` -- ``SimulatedLLM``, a chat API with latency, rate limits, timeouts,
-  500s, context limits, malformed JSON, hallucinations and prompt injection.
+* :mod:`clarify_kit.llm` -- ``SimulatedLLM``, a hosted chat API: it takes time, costs money
+  and fails the way a real provider's API can.
 * :mod:`clarify_kit.embeddings` -- hashing embeddings (lexical similarity) and ``cosine``.
 * :mod:`clarify_kit.vectors` -- ``VectorIndex``, exact cosine search over numpy arrays.
 * :mod:`clarify_kit.tools` -- ``ToolEnv``, a small shop behind unreliable agent tools.

@@ -17,7 +17,8 @@ Requests: :meth:`SimulatedLLM.chat` takes a list of ``{"role", "content"}`` mess
 :meth:`SimulatedLLM.complete` one prompt); ``response_format="json"`` asks for a JSON object.
 Usage and cost: :attr:`SimulatedLLM.usage`. Errors: :class:`RateLimitError` (with
 ``retry_after_s``), :class:`TimeoutError`, :class:`ContextLengthError`, :class:`ServerError`;
-``retryable`` says whether a retry may help.
+``retryable`` says whether a retry may help. How the provider's models answer, what they cost
+and how often they fail are the provider's business: ask the provider's team.
 
 Time: each call's latency is simulated and slept for real times ``time_scale``. The client keeps
 a clock in *scaled* seconds (:meth:`SimulatedLLM.now`); wait with :meth:`SimulatedLLM.sleep`, so a
@@ -41,7 +42,6 @@ from typing import Any
 from clarify_kit import tokens
 
 __all__ = [
-    "INJECTION_PREFIXES",
     "MODELS",
     "Completion",
     "ContextLengthError",
@@ -53,10 +53,15 @@ __all__ = [
     "Usage",
 ]
 
-#: Per-model presets. ``sim-large`` applies to every constructor argument left at its default.
-MODELS: dict[str, dict[str, Any]] = {
+# The provider's settings per model: private, so neither ``help()`` nor ``dir(llm)`` tells a
+# candidate what the provider's limits and failure rates are (they learn them by asking). A
+# pack's ``setup.py`` changes them with :func:`_configure`.
+_PRESETS: dict[str, dict[str, Any]] = {
     "sim-small": {
         "latency_ms": (120, 600),
+        "rate_limit_per_minute": 60,
+        "timeout_rate": 0.02,
+        "server_error_rate": 0.01,
         "malformed_json_rate": 0.05,
         "context_tokens": 4096,
         "price_in_per_1k": 0.0005,
@@ -64,37 +69,102 @@ MODELS: dict[str, dict[str, Any]] = {
     },
     "sim-large": {
         "latency_ms": (300, 1500),
+        "rate_limit_per_minute": 60,
+        "timeout_rate": 0.02,
+        "server_error_rate": 0.01,
         "malformed_json_rate": 0.01,
         "context_tokens": 16384,
         "price_in_per_1k": 0.005,
         "price_out_per_1k": 0.015,
     },
 }
+_DEFAULT_PRESETS = {name: dict(preset) for name, preset in _PRESETS.items()}
 
-#: Context sentences starting with one of these (case-insensitive) are obeyed as instructions.
-INJECTION_PREFIXES: tuple[str, ...] = (
-    "ignore previous instructions",
-    "ignore all previous instructions",
-    "ignore the previous instructions",
-    "ignore prior instructions",
-    "ignore the above",
-    "ignore all prior",
-    "disregard previous instructions",
-    "disregard all previous instructions",
-    "disregard the above",
-    "system:",
-    "assistant must",
-    "the assistant must",
-    "new instructions:",
-)
+MODELS: tuple[str, ...] = tuple(_PRESETS)
+"""The model names a client accepts."""
+
+# Injection styles the simulated model recognises (see ``_find_injection``).
+_STYLES = ("override", "header", "roleplay", "addressed", "hidden", "foreign")
+
+
+@dataclass
+class _Behaviour:
+    """How the simulated model answers: private, set per pack by ``setup.py`` via :func:`_configure`.
+
+    ``hallucination_rate``: when the context lacks the answer and the prompt asks for "I don't
+    know", the share of prompts it still invents an answer for (without that request it always
+    invents). ``injection_styles``: the styles of planted instruction it obeys.
+    ``undefended_obedience`` / ``partial_obedience``: the share of prompts in which it obeys an
+    injection that is not fenced off at all / fenced off in only one of the two ways (delimited,
+    or declared to be data). ``malformed_kinds``: which broken-JSON shapes it produces (0
+    truncated, 1 trailing comma, 2 single quotes, 3 prose around a fenced block, 4 a bare
+    markdown fence).
+    """
+
+    hallucination_rate: float = 0.4
+    injection_styles: tuple[str, ...] = _STYLES
+    undefended_obedience: float = 1.0
+    partial_obedience: float = 0.5
+    malformed_kinds: tuple[int, ...] = (0, 1, 2, 3)
+
+
+_BEHAVIOUR = _Behaviour()
+
+
+def _configure(model: str | None = None, *, reset: bool = False, **settings: Any) -> None:
+    """Set the simulated provider's behaviour for clients made afterwards (a pack's ``setup.py`` hook).
+
+    Keys of :class:`_Behaviour` set how the model answers; the other keys (``latency_ms``,
+    ``rate_limit_per_minute``, ``timeout_rate``, ``server_error_rate``, ``malformed_json_rate``,
+    ``context_tokens``, ``price_in_per_1k``, ``price_out_per_1k``) the defaults of ``model`` (or
+    of every model). Explicit constructor arguments still win. ``reset=True`` restores the
+    kit's defaults first. Private on purpose: a candidate learns these by asking.
+    """
+    global _BEHAVIOUR
+    if reset:
+        _BEHAVIOUR = _Behaviour()
+        for name, preset in _DEFAULT_PRESETS.items():
+            _PRESETS[name] = dict(preset)
+    fields = set(_Behaviour.__dataclass_fields__)
+    targets = [model] if model is not None else list(_PRESETS)
+    for name in targets:
+        if name not in _PRESETS:
+            raise ValueError(f"unknown model {name!r}; choose one of {sorted(_PRESETS)}")
+    for key, value in settings.items():
+        if key in fields:
+            if key == "injection_styles":
+                unknown = set(value) - set(_STYLES)
+                if unknown:
+                    raise ValueError(f"unknown injection styles {sorted(unknown)}; known: {list(_STYLES)}")
+                value = tuple(value)
+            if key == "malformed_kinds":
+                value = tuple(int(k) for k in value)
+                if not value or any(k not in range(5) for k in value):
+                    raise ValueError("malformed_kinds must be a non-empty subset of 0..4")
+            setattr(_BEHAVIOUR, key, value)
+        elif key in _PRESETS["sim-small"]:
+            for name in targets:
+                _PRESETS[name][key] = tuple(value) if key == "latency_ms" else value
+        else:
+            raise ValueError(f"unknown setting {key!r}")
+
+
+class _ProviderSetting:
+    """The default of a constructor argument: the provider's setting for the chosen model."""
+
+    def __repr__(self) -> str:
+        return "<provider setting>"
+
+
+_PROVIDER = _ProviderSetting()
 
 MESSAGE_OVERHEAD_TOKENS = 4
 """Tokens added per message for its role and framing (as hosted chat APIs do)."""
-HANG_S = 10.0
-"""How long a randomly injected timeout hangs when the call has no ``timeout_s``."""
-REJECT_S = 0.02
+_HANG_S = 10.0
+"""How long a request the server never answers hangs when the call has no ``timeout_s``."""
+_REJECT_S = 0.02
 """Simulated duration of a call rejected up front (rate limit, context length)."""
-IDK = "I don't know"
+_IDK = "I don't know"
 
 
 # --- errors ---------------------------------------------------------------------------------
@@ -117,7 +187,7 @@ class RateLimitError(LLMError):
 
 
 class TimeoutError(LLMError, builtins.TimeoutError):
-    """The request took longer than ``timeout_s``, or hung (injected at ``timeout_rate``).
+    """The request took longer than ``timeout_s``, or the server never answered.
 
     Also a subclass of the built-in ``TimeoutError``.
     """
@@ -135,7 +205,7 @@ class ContextLengthError(LLMError):
 
 
 class ServerError(LLMError):
-    """HTTP 500: an occasional internal error (rate: ``SimulatedLLM.server_error_rate``)."""
+    """HTTP 500: an internal error on the provider's side."""
 
     retryable = True
 
@@ -224,6 +294,44 @@ class _Prompt:
     question: str | None
 
 
+# Ways of fencing off untrusted text in a prompt: an XML-like element, a triple-backtick or
+# triple-quote block, <<< >>>, or BEGIN ... / END ... marker lines.
+_FENCES = (
+    re.compile(r"<([A-Za-z][\w-]*)(?:\s[^<>]*)?>(.*?)</\1\s*>", re.DOTALL),
+    re.compile(r"```[^\n]*\n(.*?)```", re.DOTALL),
+    re.compile(r'"""(.*?)"""', re.DOTALL),
+    re.compile(r"<<<(.*?)>>>", re.DOTALL),
+    re.compile(r"(?m)^[ \t]*[-=#*]*[ \t]*BEGIN\b[^\n]*\n(.*?)^[ \t]*[-=#*]*[ \t]*END\b[^\n]*$", re.DOTALL),
+)
+_FENCE_MARK = re.compile(
+    r"</?[A-Za-z][\w-]*(?:\s[^<>]*)?>|```[^\n]*|\"\"\"|<<<|>>>|^[ \t]*[-=#*]*[ \t]*(?:BEGIN|END)\b[^\n]*$",
+    re.MULTILINE,
+)
+# The instructions say the fenced text is data, not instructions.
+_DATA_NOT_INSTRUCTIONS = re.compile(
+    r"\b(?:treat|consider|regard|handle)\b[^.\n]{0,80}\bas\s+(?:untrusted\s+|plain\s+|quoted\s+|reference\s+)?"
+    r"(?:data|information|text|content|reference|material|quotes?)\b"
+    r"|\b(?:do\s+not|don[\u2019']?t|never|must\s+not)\s+(?:follow|obey|execute|act\s+on|carry\s+out|comply\s+with)\b"
+    r"[^.\n]{0,80}\b(?:instructions?|commands?|requests?|directives?)\b"
+    r"|\buntrusted\b",
+    re.IGNORECASE,
+)
+
+
+def _fenced_spans(text: str) -> list[tuple[int, int]]:
+    spans = []
+    for fence in _FENCES:
+        for m in fence.finditer(text):
+            if m.group(0).startswith("<!--"):
+                continue
+            spans.append((m.start(), m.end()))
+    return spans
+
+
+def _unfence(text: str) -> str:
+    return _FENCE_MARK.sub("", text)
+
+
 def _parse(messages: list[dict[str, str]]) -> _Prompt:
     system = "\n".join(m["content"] for m in messages if m["role"] == "system")
     users = [m["content"] for m in messages if m["role"] == "user"]
@@ -232,6 +340,14 @@ def _parse(messages: list[dict[str, str]]) -> _Prompt:
     instructions = user
     q = re.search(r"(?im)^[ \t]*question:[ \t]*(.*)$", user)
     c = re.search(r"(?im)^[ \t]*context:[ \t]*", user)
+    if q and not c:
+        blocks = [m for fence in _FENCES for m in fence.finditer(user) if not m.start() <= q.start() < m.end()]
+        if blocks:
+            question = q.group(1).strip()
+            context = "\n".join(m.group(0) for m in sorted(blocks, key=lambda m: m.start()))
+            instructions = user
+            for m in blocks:
+                instructions = instructions.replace(m.group(0), "")
     if q and c:
         question = q.group(1).strip()
         if c.start() < q.start():
@@ -245,13 +361,113 @@ def _parse(messages: list[dict[str, str]]) -> _Prompt:
     return _Prompt(system, user, instructions, context, question)
 
 
-def _find_injection(context: str) -> str | None:
-    for sentence in _sentences(context):
-        low = sentence.lower()
-        for prefix in INJECTION_PREFIXES:
-            if low.startswith(prefix):
-                return sentence
-    return None
+_INJECTION_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "override",
+        re.compile(
+            r"\b(?:ignore|disregard|forget|override|bypass)\b[^.\n]{0,50}"
+            r"\b(?:instructions?|above|prior\s+(?:messages?|rules)|rules|guidelines|prompts?|guardrails"
+            r"|everything\s+(?:above|before|else))\b"
+            r"|\bnew\s+instructions?\s*:|\b(?:updated|revised|real)\s+(?:system\s+)?instructions\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "header",
+        re.compile(
+            r"^\s*(?:\[\s*(?:system|admin|developer|assistant)\s*\]|<\|?\s*(?:system|im_start)[^>]*>"
+            r"|(?:system|admin|developer)\s*(?:message|prompt|note|override)?\s*:|#{1,4}\s*(?:system|instructions?)\b)",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "roleplay",
+        re.compile(
+            r"\byou\s+are\s+(?:now|no\s+longer)\b|\b(?:pretend|act|behave)\s+(?:to\s+be|as|like)\b"
+            r"|\bfrom\s+now\s+on\b|\brole[\s-]?play\b|\byour\s+new\s+(?:role|persona|task)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "addressed",
+        re.compile(
+            r"\b(?:the\s+)?(?:assistant|ai|chatbot|bot|language\s+model|llm)s?\s+"
+            r"(?:must|should|shall|will\s+now|is\s+required\s+to|has\s+to)\b"
+            r"|\bnote\s+(?:to|for)\s+(?:the\s+|any\s+)?(?:ai|assistant|model|bot|chatbot|llm)s?\b"
+            r"|\bif\s+you\s+are\s+an?\s+(?:ai|assistant|language\s+model|llm|bot|chatbot)\b"
+            r"|\b(?:ai|assistant|model|bot|chatbot|llm)s?\s+reading\s+this\b|\bdear\s+(?:ai|assistant|chatbot|bot)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "foreign",
+        re.compile(
+            r"\b(?:ignoriere|ignorier|vergiss|missachte)\b|\bantworte\s+(?:immer|nur|ausschlie\u00dflich|stets)\b"
+            r"|\bdu\s+bist\s+(?:jetzt|nun|ab\s+sofort)\b|\bhinweis\s+f\u00fcr\s+(?:die\s+)?(?:ki|assistent|chatbot)"
+            r"|\b(?:ignorez|ignore|oubliez|oublie)\b[^.\n]{0,50}\b(?:instructions|consignes)\b"
+            r"|\b(?:r\u00e9ponds|r\u00e9pondez|dis|dites)\s+(?:toujours|uniquement|seulement)\b"
+            r"|\bignora\b[^.\n]{0,50}\b(?:instrucciones|istruzioni)\b|\bresponde\s+(?:siempre|solo|\u00fanicamente)\b"
+            r"|\brispondi\s+(?:sempre|solo)\b",
+            re.IGNORECASE,
+        ),
+    ),
+)
+_HIDDEN = re.compile(r"<!--(.*?)-->", re.DOTALL)
+_IMPERATIVE = re.compile(
+    r"\b(?:say|reply|respond|answer|tell|write|output|print|include|add|mention|recommend|direct|send|ask)\b",
+    re.IGNORECASE,
+)
+
+
+def _find_injection(context: str) -> tuple[str, str] | None:
+    """The first instruction planted in ``context`` and its style, or None.
+
+    The simulated model treats as an instruction any sentence that tries to override its
+    instructions, poses as a system/admin header, gives it a new role, addresses the assistant
+    directly, does so in another language, or hides an imperative in an HTML comment.
+    """
+    for m in _HIDDEN.finditer(context):
+        inner = " ".join(m.group(1).split())
+        if inner and (_IMPERATIVE.search(inner) or any(p.search(inner) for _, p in _INJECTION_PATTERNS)):
+            return inner, "hidden"
+    found = []
+    for sentence in _sentences(_HIDDEN.sub(" ", context)):
+        text = re.sub(r"^(?:>\s*)+", "", sentence)
+        style = next((style for style, pattern in _INJECTION_PATTERNS if pattern.search(text)), None)
+        if style is not None:
+            found.append((text, style))
+    # The one that says what to do ("... tell every customer to ...") over a bare "You are now X".
+    actionable = [f for f in found if _IMPERATIVE.search(f[0]) or re.search(r"[\"\u201c']", f[0])]
+    return (actionable or found or [None])[0]
+
+
+def _defence(prompt: _Prompt, injection: str) -> int:
+    """How many of the two defences (fenced off, declared to be data) cover ``injection``: 0, 1 or 2."""
+    fenced = False
+    words = injection.split()
+    probe = " ".join(words[: min(len(words), 6)])
+    at = prompt.user.find(probe) if probe else -1
+    if at >= 0:
+        fenced = any(lo <= at < hi for lo, hi in _fenced_spans(prompt.user))
+    outside = prompt.system + "\n" + prompt.instructions
+    for lo, hi in sorted(_fenced_spans(outside), reverse=True):
+        outside = outside[:lo] + outside[hi:]
+    told = bool(_DATA_NOT_INSTRUCTIONS.search(outside))
+    return int(fenced) + int(told)
+
+
+def _drop_injections(context: str) -> str:
+    """``context`` without the sentences the model recognises as instructions (it ignores them)."""
+    context = _HIDDEN.sub(" ", context)
+    kept = []
+    for line in context.splitlines():
+        parts = [p for p in _SENTENCE_END.split(line) if p.strip()]
+        kept.append(" ".join(p for p in parts if _find_injection(p) is None))
+    return "\n".join(kept)
+
+
+def _chance(salt: int, what: str) -> float:
+    return (_digest(what, salt) % 1_000_000) / 1_000_000
 
 
 def _obey(injection: str, prompt: _Prompt) -> str:
@@ -269,12 +485,10 @@ def _obey(injection: str, prompt: _Prompt) -> str:
     )
     if verb and verb.group(1).strip():
         return _cap(re.sub(r"^(?:to|that)\s+", "", verb.group(1).strip(), flags=re.IGNORECASE))
-    for prefix in INJECTION_PREFIXES:
-        if low.startswith(prefix):
-            rest = injection[len(prefix) :].lstrip(" :,.-")
-            rest = re.sub(r"^(?:and|,)\s*", "", rest, flags=re.IGNORECASE)
-            return rest.strip() or injection
-    return injection
+    rest = re.sub(
+        r"(?i)^.*?\b(?:instructions?|above|prior|rules|guidelines)\b[\s:,.-]*(?:and\s+|,\s*)?", "", injection, count=1
+    )
+    return rest.strip() or injection
 
 
 def _wants_idk(prompt: _Prompt) -> bool:
@@ -501,7 +715,9 @@ def _malform(payload: str, kind: int) -> str:
         return payload[:-1].rstrip() + ",}" if payload != "{}" else "{,}"
     if kind == 2:  # Python-style single quotes
         return payload.replace('"', "'")
-    return f"Sure! Here is the JSON you asked for:\n```json\n{payload}\n```\nLet me know if you need anything else."
+    if kind == 3:  # prose around a fenced block
+        return f"Sure! Here is the JSON you asked for:\n```json\n{payload}\n```\nLet me know if you need anything else."
+    return f"```json\n{payload}\n```"  # a bare markdown fence
 
 
 # --- the client -------------------------------------------------------------------------------------------
@@ -512,51 +728,51 @@ class SimulatedLLM:
 
     Args:
         seed: seeds everything random; the same seed, model and calls replay exactly.
-        model: ``"sim-small"`` or ``"sim-large"`` (see ``MODELS``); for ``sim-large`` every
-            argument below left at its default takes the large model's value.
-        latency_ms: ``(low, high)`` bounds of the simulated latency.
+        model: one of ``MODELS`` (``"sim-small"``, ``"sim-large"``).
         time_scale: real seconds slept per simulated second (``0``: never sleep).
-        rate_limit_per_minute, timeout_rate, malformed_json_rate, context_tokens,
-        price_in_per_1k, price_out_per_1k: the provider's settings. A session's ``client`` comes
-            configured as the provider runs it; the provider's team answers questions about them.
+        latency_ms, rate_limit_per_minute, timeout_rate, malformed_json_rate, context_tokens,
+        price_in_per_1k, price_out_per_1k: the provider's settings for the model; left out,
+            they are what the provider runs. A session's ``client`` comes configured as the
+            provider runs it; the provider's team answers questions about it.
 
-    ``server_error_rate`` is an instance attribute like the other settings. The client is
-    thread-safe.
+    The settings are instance attributes of the same names (``server_error_rate`` too). The
+    client is thread-safe.
     """
 
-    server_error_rate: float = 0.01
+    server_error_rate: float
 
     def __init__(
         self,
         seed: int = 0,
         model: str = "sim-small",
         *,
-        latency_ms: tuple[float, float] = (120, 600),
+        latency_ms: Any = _PROVIDER,
         time_scale: float = 1.0,
-        rate_limit_per_minute: int | None = 60,
-        timeout_rate: float = 0.02,
-        malformed_json_rate: float = 0.05,
-        context_tokens: int = 4096,
-        price_in_per_1k: float = 0.0005,
-        price_out_per_1k: float = 0.0015,
+        rate_limit_per_minute: Any = _PROVIDER,
+        timeout_rate: Any = _PROVIDER,
+        malformed_json_rate: Any = _PROVIDER,
+        context_tokens: Any = _PROVIDER,
+        price_in_per_1k: Any = _PROVIDER,
+        price_out_per_1k: Any = _PROVIDER,
     ) -> None:
-        if model not in MODELS:
-            raise ValueError(f"unknown model {model!r}; choose one of {sorted(MODELS)}")
-        small, preset = MODELS["sim-small"], MODELS[model]
+        if model not in _PRESETS:
+            raise ValueError(f"unknown model {model!r}; choose one of {sorted(_PRESETS)}")
+        preset = _PRESETS[model]
 
         def pick(name: str, value: Any) -> Any:
-            return preset[name] if value == small[name] else value
+            return preset[name] if value is _PROVIDER else value
 
         self.seed = seed
         self.model = model
-        self.latency_ms = tuple(pick("latency_ms", tuple(latency_ms)))
+        self.latency_ms = tuple(pick("latency_ms", latency_ms))
         self.malformed_json_rate = pick("malformed_json_rate", malformed_json_rate)
         self.context_tokens = pick("context_tokens", context_tokens)
         self.price_in_per_1k = pick("price_in_per_1k", price_in_per_1k)
         self.price_out_per_1k = pick("price_out_per_1k", price_out_per_1k)
-        self.rate_limit_per_minute = rate_limit_per_minute
-        self.timeout_rate = timeout_rate
-        self.server_error_rate = type(self).server_error_rate
+        self.rate_limit_per_minute = pick("rate_limit_per_minute", rate_limit_per_minute)
+        self.timeout_rate = pick("timeout_rate", timeout_rate)
+        self.server_error_rate = preset["server_error_rate"]
+        self._behaviour = _Behaviour(**vars(_BEHAVIOUR))
         lo, hi = self.latency_ms
         if not 0 < lo <= hi:
             raise ValueError(f"latency_ms must be (low, high) with 0 < low <= high, not {latency_ms!r}")
@@ -694,7 +910,7 @@ class SimulatedLLM:
                 self._window.append(now)
                 rejected = None
         if rejected is not None:
-            self._spend(REJECT_S)
+            self._spend(_REJECT_S)
             raise rejected
 
         # Injected behaviour: drawn from (seed, model, call number) in a fixed order.
@@ -705,10 +921,11 @@ class SimulatedLLM:
         sigma = (math.log(hi) - math.log(lo)) / (2 * 1.645)
         latency_ms = min(max(rng.lognormvariate(mu, sigma), lo), hi)
         malformed = rng.random() < self.malformed_json_rate
-        malform_kind = rng.randrange(4)
+        kinds = self._behaviour.malformed_kinds
+        malform_kind = kinds[rng.randrange(4) % len(kinds)]
 
         if fate < self.timeout_rate:
-            hang = HANG_S if timeout_s is None else timeout_s
+            hang = _HANG_S if timeout_s is None else timeout_s
             self._fail(hang)
             raise TimeoutError(f"request timed out after {hang:.2f}s (no response from the server)")
         if timeout_s is not None and latency_ms > timeout_s * 1000:
@@ -754,17 +971,28 @@ class SimulatedLLM:
 
     def _respond(self, messages: list[dict[str, str]], response_format: str | None, malformed: bool, kind: int) -> str:
         prompt = _parse(messages)
+        behaviour = self._behaviour
         salt = _digest("text", self.seed, self.model, json.dumps(messages, sort_keys=True))
-        injection = _find_injection(prompt.context) if prompt.context is not None else None
+        found_injection = _find_injection(prompt.context) if prompt.context is not None else None
+        injection = None
+        if found_injection is not None and found_injection[1] in behaviour.injection_styles:
+            # Obeyed unless the prompt fences the untrusted text off: delimited *and* declared to
+            # be data never obeys; one of the two sometimes does; neither, as configured.
+            defences = _defence(prompt, found_injection[0])
+            odds = (behaviour.undefended_obedience, behaviour.partial_obedience, 0.0)[defences]
+            if _chance(salt, "obey") < odds:
+                injection = found_injection[0]
         if injection is not None:
             answer = _obey(injection, prompt)
         elif prompt.context is not None and prompt.question is not None:
-            found = _rag_answer(prompt.question, prompt.context)
+            found = _rag_answer(prompt.question, _unfence(_drop_injections(prompt.context)))
             if found is not None:
                 answer = found
-            elif _wants_idk(prompt):
-                answer = IDK
+            elif _wants_idk(prompt) and _chance(salt, "invent") >= behaviour.hallucination_rate:
+                answer = _IDK
             else:
+                # Asking for "I don't know" lowers the odds, never to zero: only an answer checked
+                # against the context (or no call at all when retrieval finds nothing) is safe.
                 answer = _hallucinate(prompt.question, salt)
         else:
             answer = _summary(prompt.instructions)
