@@ -75,7 +75,7 @@ def test_precision_and_offtopic_targets_hold_on_the_original_eight_packs(blind) 
 @pytest.mark.xfail(
     strict=True,
     reason="known miss (issue 10): over the original eight packs alone, recall at the assisted "
-    "threshold is 0.798, one question short of 0.8 (pooled over every pack it is met)",
+    "threshold is 0.79-0.80, a question or two short of 0.8 (pooled over every pack it is met)",
 )
 def test_recall_target_holds_on_the_original_eight_packs(blind) -> None:
     r = rates([row for row in blind if row[0].pack in ORIGINAL_PACKS], auto=False)
