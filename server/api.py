@@ -116,10 +116,15 @@ async def session_role(request: Request, allowed: frozenset[str]) -> tuple[Any, 
 
 
 async def json_body(request: Request, model: type[BaseModel]) -> BaseModel:
+    return validated_json(await request.body(), model)
+
+
+def validated_json(raw: bytes, model: type[BaseModel]) -> BaseModel:
+    """A JSON body checked against ``model``; a 422 names the first bad field (a body nested too
+    deeply to parse is invalid JSON too, not a server error)."""
     try:
-        raw = await request.body()
         data = json.loads(raw or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):
         raise InvalidInput("the body is not valid JSON") from None
     try:
         return model.model_validate(data)

@@ -26,18 +26,17 @@ does not stretch to the day the transcript arrived); the ledger entry carries th
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from server import events as E
-from server.api import json_body, session_principal
+from server.api import json_body, session_principal, validated_json
 from server.audience import STAFF
 from server.auth.principal import Principal
 from server.clarify.session import ClarifySession
@@ -172,20 +171,6 @@ def _titles(clarify: ClarifySession) -> list[dict[str, str]]:
     return [{"id": c.id, "title": c.title} for c in clarify.constraints.values()]
 
 
-def _validated(raw: bytes, model: type[BaseModel]) -> BaseModel:
-    """A JSON body checked against ``model``; a 422 names the first bad field."""
-    try:
-        data = json.loads(raw or b"null")
-    except (ValueError, RecursionError):
-        raise InvalidInput("the body is not valid JSON") from None
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or "body"
-        raise InvalidInput(f"{field}: {err['msg']}", field=field) from None
-
-
 def _actor(principal: Principal, role: str) -> str:
     return principal.actor or f"{role}-link"
 
@@ -289,7 +274,7 @@ async def push_captions(request: Request) -> JSONResponse:
     info, role, principal = await session_principal(request, frozenset({INTERVIEWER, OBSERVER}))
     if info.ended:
         raise SessionEnded("this session has ended: captions are taken only while it is live; import the transcript")
-    body = _validated(await _bounded_body(request, MAX_CAPTIONS_BODY), Captions)
+    body = validated_json(await _bounded_body(request, MAX_CAPTIONS_BODY), Captions)
     assert isinstance(body, Captions)
     lock = _locks.setdefault(info.id, asyncio.Lock())
     async with lock:

@@ -154,6 +154,9 @@ async def test_http_auth_and_input_validation(server_factory) -> None:
     json_header = {"Content-Type": "application/json"}
     r = await post(server, "/api/sessions", token=ADMIN, content=b"{not json", headers=json_header)
     assert r.status_code == 422 and "error" in r.json()
+    # JSON nested too deeply for the parser is invalid input too, not a server error.
+    r = await post(server, "/api/sessions", token=ADMIN, content=b"[" * 200_000, headers=json_header)
+    assert r.status_code == 422 and "not valid JSON" in r.json()["message"]
     r = await post(server, "/api/sessions", token=ADMIN, json={"candidate": ""})
     assert r.status_code == 422
     assert r.json()["field"] == "candidate"
