@@ -153,6 +153,25 @@ def _te_signal(ns):
     return None
 
 
+def _te_scored(ns, need_signal=False):
+    """``((scores, y), None)`` for the candidate's holdout scores, or ``(None, result)`` when a check
+    cannot go on: no function, an error, non-finite scores, or (``need_signal``) no model."""
+    import numpy as np
+
+    if "predict_escalation" not in ns:
+        return None, (False, "predict_escalation is not defined")
+    try:
+        scores, y = _te_scores(ns)
+    except Exception as exc:  # noqa: BLE001 - the candidate's code can fail in any way
+        return None, _te_fail(exc)
+    if not np.isfinite(scores).all():
+        return None, (False, "scores contain NaN or infinite values")
+    idle = _te_signal(ns) if need_signal else None
+    if idle:
+        return None, (NOT_EXERCISED, idle)
+    return (scores, y), None
+
+
 def check_no_leakage(ns):
     """Scores new tickets that only have what is known at creation (no agent_tier/resolution_hours)."""
     import numpy as np
@@ -180,16 +199,11 @@ def check_no_leakage(ns):
 
 def check_recall_at_budget(ns):
     """Recall of escalations within the top 10% of scores on the Dec 2025-Jan 2026 holdout."""
-    import numpy as np
 
-    if "predict_escalation" not in ns:
-        return False, "predict_escalation is not defined"
-    try:
-        scores, y = _te_scores(ns)
-    except Exception as exc:  # noqa: BLE001 - the candidate's code can fail in any way
-        return _te_fail(exc)
-    if not np.isfinite(scores).all():
-        return False, "scores contain NaN or infinite values"
+    scored, result = _te_scored(ns)
+    if scored is None:
+        return result
+    scores, y = scored
     caught, _ = _te_top_budget(scores, y)
     recall = caught / y.sum()
     ok = recall >= _TE_MIN_RECALL
@@ -208,14 +222,10 @@ def check_beats_base_rate(ns):
     """
     import numpy as np
 
-    if "predict_escalation" not in ns:
-        return False, "predict_escalation is not defined"
-    try:
-        scores, y = _te_scores(ns)
-    except Exception as exc:  # noqa: BLE001 - the candidate's code can fail in any way
-        return _te_fail(exc)
-    if not np.isfinite(scores).all():
-        return False, "scores contain NaN or infinite values"
+    scored, result = _te_scored(ns)
+    if scored is None:
+        return result
+    scores, y = scored
     order = np.argsort(-scores, kind="stable")
     ranked = np.asarray(y)[order]
     hits = np.cumsum(ranked)
@@ -272,17 +282,10 @@ def check_post_launch_area(ns):
     """
     import numpy as np
 
-    if "predict_escalation" not in ns:
-        return False, "predict_escalation is not defined"
-    try:
-        scores, y = _te_scores(ns)
-    except Exception as exc:  # noqa: BLE001 - the candidate's code can fail in any way
-        return _te_fail(exc)
-    if not np.isfinite(scores).all():
-        return False, "scores contain NaN or infinite values"
-    idle = _te_signal(ns)
-    if idle:
-        return NOT_EXERCISED, idle
+    scored, result = _te_scored(ns, need_signal=True)
+    if scored is None:
+        return result
+    scores, y = scored
     x, _ = _te_holdout()
     k = round(_TE_BUDGET * len(scores))
     top = np.zeros(len(scores), dtype=bool)
@@ -366,7 +369,6 @@ def check_honest_estimate(ns):
     every one); one from a split by time or after dropping re-sends is within a few points of the
     holdout. No estimate given: not exercised.
     """
-    import numpy as np
 
     if _TE_ESTIMATE_NAME not in ns or ns.get(_TE_ESTIMATE_NAME) is None:
         return NOT_EXERCISED, f"no {_TE_ESTIMATE_NAME}: the candidate gave no recall estimate to compare"
@@ -374,17 +376,10 @@ def check_honest_estimate(ns):
         estimate = _te_estimate(ns.get(_TE_ESTIMATE_NAME))
     except (TypeError, ValueError) as exc:
         return False, str(exc)
-    if "predict_escalation" not in ns:
-        return False, "predict_escalation is not defined"
-    try:
-        scores, y = _te_scores(ns)
-    except Exception as exc:  # noqa: BLE001 - the candidate's code can fail in any way
-        return _te_fail(exc)
-    if not np.isfinite(scores).all():
-        return False, "scores contain NaN or infinite values"
-    idle = _te_signal(ns)
-    if idle:
-        return NOT_EXERCISED, idle
+    scored, result = _te_scored(ns, need_signal=True)
+    if scored is None:
+        return result
+    scores, y = scored
     caught, _ = _te_top_budget(scores, y)
     actual = caught / y.sum()
     gap = estimate - actual
